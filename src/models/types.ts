@@ -1,0 +1,79 @@
+// The seam between the engine and every model back-end: one model step is a flat stream of
+// parts keyed by id, like the AI SDK's LanguageModelV3StreamPart. Back-ends push parts into a
+// sink synchronously, so one upstream chunk becomes socket bytes within the same tick.
+import type { ResponseInputItem, Tool } from '../protocol/types.js';
+
+export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  reasoningTokens?: number;
+  cachedInputTokens?: number;
+}
+
+export type ModelPart =
+  | { type: 'text-start'; id: string }
+  | { type: 'text-delta'; id: string; delta: string }
+  | { type: 'text-end'; id: string }
+  | { type: 'refusal-start'; id: string }
+  | { type: 'refusal-delta'; id: string; delta: string }
+  | { type: 'refusal-end'; id: string }
+  | { type: 'reasoning-start'; id: string }
+  | { type: 'reasoning-delta'; id: string; delta: string }
+  | { type: 'reasoning-end'; id: string }
+  | { type: 'tool-call-start'; id: string; callId: string; name: string }
+  | { type: 'tool-call-delta'; id: string; delta: string }
+  | { type: 'tool-call-end'; id: string }
+  | { type: 'finish'; reason: FinishReason; usage?: Usage };
+
+export type PartSink = (part: ModelPart) => void;
+
+/** A failure of the model step; the engine turns it into `response.failed`. */
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    /** One of the official ResponseErrorCode values. */
+    readonly code: 'server_error' | 'rate_limit_exceeded' | 'invalid_prompt' = 'server_error',
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export type TextFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean | null; description?: string };
+
+/** What one model step sees: the normalized request with the whole context resolved. */
+export interface ModelRequest {
+  /** The model id as the upstream knows it. */
+  model: string;
+  instructions: string | null;
+  /** Full context: previous turns, then this request's input; no item_reference left. */
+  input: ResponseInputItem[];
+  tools: Tool[];
+  toolChoice: unknown;
+  parallelToolCalls: boolean;
+  textFormat: TextFormat;
+  temperature: number | null;
+  topP: number | null;
+  maxOutputTokens: number | null;
+  reasoning: { effort?: string | null; summary?: string | null } | null;
+  user?: string | null;
+  metadata: Record<string, string> | null;
+  signal: AbortSignal;
+}
+
+export interface ModelInfo {
+  id: string;
+  owned_by: string;
+}
+
+export interface ModelBackend {
+  /** Models this back-end serves, as listed by GET /v1/models. */
+  listModels(): Promise<ModelInfo[]>;
+  /** Runs one model step, pushing parts into `sink`; resolves after `finish`, rejects with ModelError. */
+  stream(request: ModelRequest, sink: PartSink): Promise<void>;
+}

@@ -1,0 +1,38 @@
+// Durable storage of responses and their items. One interface; SQLite by default, PostgreSQL
+// when DATABASE_URL is set. Writes happen at a response's start and end, never per event.
+import type { ResponseObject, StoredItem } from '../protocol/types.js';
+
+export interface ListQuery {
+  /** An item id: list items after it in the chosen order. */
+  after?: string;
+  /** An item id: list items before it in the chosen order. */
+  before?: string;
+  /** 1..100, default 20. */
+  limit?: number;
+  /** 'desc' (default, newest first) or 'asc'. */
+  order?: 'asc' | 'desc';
+}
+
+export interface ListPage<T> {
+  data: T[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export interface Store {
+  /** Saves a response as it starts (queued or in_progress) with its input items, in order. */
+  createResponse(response: ResponseObject, inputItems: StoredItem[]): Promise<void>;
+  /** Replaces the stored snapshot with the final one and records its output items. */
+  finishResponse(response: ResponseObject): Promise<void>;
+  getResponse(id: string): Promise<ResponseObject | null>;
+  /** Deletes a response and its items; false if there was none. */
+  deleteResponse(id: string): Promise<boolean>;
+  /** This response's own input items, in the order they were given. */
+  getInputItems(responseId: string): Promise<StoredItem[]>;
+  /** Paginated input items, like GET /v1/responses/{id}/input_items. */
+  listInputItems(responseId: string, query: ListQuery): Promise<ListPage<StoredItem>>;
+  /** Any stored input or output item by its id (the newest if an id repeats), for item_reference. */
+  getItem(id: string): Promise<StoredItem | null>;
+  close(): Promise<void>;
+}
