@@ -20,6 +20,8 @@ export interface Config {
   keepAliveMs: number;
   /** How long a background response's event log stays readable after it ends. */
   backgroundLogRetainMs: number;
+  /** Background responses that run at once; the rest wait as `queued`. */
+  backgroundConcurrency: number;
   logLevel: string;
 }
 
@@ -54,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: int(env.PARLEY_MAX_BODY_BYTES, 20 * 1024 * 1024),
     keepAliveMs: int(env.PARLEY_KEEPALIVE_MS, 15_000),
     backgroundLogRetainMs: int(env.PARLEY_BACKGROUND_RETAIN_MS, 3_600_000),
+    backgroundConcurrency: Math.max(1, int(env.PARLEY_BACKGROUND_CONCURRENCY, 16)),
     logLevel: env.PARLEY_LOG_LEVEL || 'info',
   };
 }

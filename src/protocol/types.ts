@@ -32,9 +32,10 @@ export type {
 };
 
 /** The Response object as it goes over the wire: the SDK adds `output_text` itself. */
-export type ResponseObject = Omit<SdkResponse, 'output_text' | 'access_programs'> & {
+export type ResponseObject = Omit<SdkResponse, 'output_text' | 'access_programs' | 'usage'> & {
   status: ResponseStatus;
-  usage: ResponseUsage | null;
+  /** Absent until the model step reports it: the official schema does not allow null here. */
+  usage?: ResponseUsage;
 };
 
 /** Every stream event without its sequence number: what the writer stamps and sends. */

@@ -8,8 +8,8 @@ export interface LoggedEvent {
 }
 
 export interface Follower {
-  /** Called with events in order, never twice, never with a gap. */
-  onEvents(events: readonly LoggedEvent[]): void;
+  /** Called for each event in order, never twice, never with a gap. */
+  onEvent(event: LoggedEvent): void;
   /** Called once after the terminal event was delivered (or when the log is dropped). */
   onEnd(): void;
 }

@@ -1,0 +1,238 @@
+// The turn loop. A request becomes a Run: a Response snapshot, an EventWriter appending to the
+// response's log, and one model step whose parts become events. The engine never touches a
+// socket; streaming, waiting, background, resume and cancel all follow the same log.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { ModelError, type ModelRequest, type TextFormat } from '../models/types.js';
+import type { ModelRegistry } from '../models/registry.js';
+import { badRequest, responseNotFound } from '../protocol/errors.js';
+import { newId } from '../protocol/ids.js';
+import { parseCreateRequest, type CreateResponseRequest } from '../protocol/request.js';
+import type { ResponseInputItem, ResponseObject } from '../protocol/types.js';
+import { TERMINAL_STATUSES } from '../protocol/types.js';
+import { EventWriter } from '../protocol/writer.js';
+import type { Store } from '../store/types.js';
+import type { EventLog } from '../streams/types.js';
+import { checkTools } from '../tools/rules.js';
+import { loadChain, normalizeInput } from './context.js';
+import { Semaphore } from './semaphore.js';
+import { stepSink } from './step.js';
+import { toResponseUsage } from './usage.js';
+
+export interface EngineDeps {
+  config: Config;
+  store: Store;
+  log: EventLog;
+  models: ModelRegistry;
+  logger: Logger;
+}
+
+export interface Run {
+  readonly id: string;
+  readonly writer: EventWriter;
+  readonly background: boolean;
+  readonly stream: boolean;
+  readonly stored: boolean;
+  /** Stops the model step; the response ends as `cancelled`. */
+  abort(): void;
+  /** Settles once the terminal event is in the log and the response is stored. */
+  readonly done: Promise<void>;
+}
+
+class ActiveRun implements Run {
+  readonly controller = new AbortController();
+  done: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly writer: EventWriter,
+    readonly background: boolean,
+    readonly stream: boolean,
+    readonly stored: boolean,
+  ) {}
+
+  abort(): void {
+    this.controller.abort();
+  }
+}
+
+export class Engine {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly backgroundSlots: Semaphore;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.backgroundSlots = new Semaphore(deps.config.backgroundConcurrency);
+  }
+
+  /** Validates a request, starts its run and returns it once `response.created` is logged. */
+  async create(body: unknown): Promise<Run> {
+    const request = parseCreateRequest(body);
+    const { store, models, log, config } = this.deps;
+    const tools = request.tools ?? [];
+    checkTools(tools);
+    const model = request.model ?? models.defaultModel;
+    const resolved = models.resolve(model);
+    const background = request.background ?? false;
+    const stored = request.store ?? true;
+    if (background && !stored) throw badRequest('Background responses must be stored: set store to true.', 'store');
+    if (request.conversation !== undefined && request.conversation !== null) {
+      throw badRequest('The conversation parameter is not supported by this server yet.', 'conversation');
+    }
+
+    if (request.previous_response_id) await this.runs.get(request.previous_response_id)?.done;
+    const history = request.previous_response_id ? await loadChain(request.previous_response_id, store) : [];
+    const input = await normalizeInput(request.input as Parameters<typeof normalizeInput>[0], store);
+
+    const response = initialResponse(request, model, background, stored);
+    log.open(response.id, background ? config.backgroundLogRetainMs : 0);
+    const writer = new EventWriter(response, (event) => log.append(response.id, event));
+    const run = new ActiveRun(response.id, writer, background, request.stream ?? false, stored);
+    this.runs.set(run.id, run);
+
+    writer.created();
+    if (background) writer.queued();
+    if (stored) await store.createResponse(response, input);
+
+    const modelRequest: ModelRequest = {
+      model: resolved.upstreamModel,
+      instructions: request.instructions ?? null,
+      input: [...history, ...(input as unknown as ResponseInputItem[])],
+      tools: tools as unknown as ModelRequest['tools'],
+      toolChoice: request.tool_choice ?? 'auto',
+      parallelToolCalls: request.parallel_tool_calls ?? true,
+      textFormat: (request.text?.format ?? { type: 'text' }) as TextFormat,
+      temperature: request.temperature ?? null,
+      topP: request.top_p ?? null,
+      maxOutputTokens: request.max_output_tokens ?? null,
+      reasoning: request.reasoning ?? null,
+      user: request.safety_identifier ?? request.user ?? null,
+      metadata: request.metadata ?? null,
+      signal: run.controller.signal,
+    };
+    run.done = this.execute(run, resolved.backend, modelRequest);
+    return run;
+  }
+
+  private async execute(run: ActiveRun, backend: ReturnType<ModelRegistry['resolve']>['backend'], request: ModelRequest) {
+    const { writer } = run;
+    const { sink, result } = stepSink(writer);
+    let release: (() => void) | null = null;
+    try {
+      if (run.background) release = await this.backgroundSlots.acquire(request.signal);
+      writer.inProgress();
+      await backend.stream(request, sink);
+      writer.setUsage(toResponseUsage(result, request));
+      if (result.finish === 'length') writer.incomplete('max_output_tokens');
+      else if (result.finish === 'content-filter') writer.incomplete('content_filter');
+      else writer.completed();
+    } catch (error) {
+      writer.setUsage(toResponseUsage(result, request));
+      if (request.signal.aborted) writer.cancelled();
+      else if (error instanceof ModelError) writer.failed(error.code, error.message);
+      else {
+        this.deps.logger.error({ err: error, response: run.id }, 'run failed');
+        writer.failed('server_error', 'The server had an error while processing the response.');
+      }
+    } finally {
+      release?.();
+    }
+    await this.finish(run);
+  }
+
+  private async finish(run: ActiveRun) {
+    try {
+      if (run.stored) await this.deps.store.finishResponse(run.writer.response);
+    } catch (error) {
+      this.deps.logger.error({ err: error, response: run.id }, 'storing the response failed');
+    } finally {
+      this.deps.log.end(run.id);
+      this.runs.delete(run.id);
+    }
+  }
+
+  /** A running response (this process) or a stored one. */
+  async retrieve(id: string): Promise<ResponseObject> {
+    const run = this.runs.get(id);
+    if (run) return run.writer.response;
+    const response = await this.deps.store.getResponse(id);
+    if (!response) throw responseNotFound(id);
+    return response;
+  }
+
+  active(id: string): Run | undefined {
+    return this.runs.get(id);
+  }
+
+  /** Cancels a background response; a finished one is returned as it is. */
+  async cancel(id: string): Promise<ResponseObject> {
+    const run = this.runs.get(id);
+    if (!run) {
+      const response = await this.retrieve(id);
+      if (!response.background) throw badRequest('Only background responses can be cancelled.', null);
+      return response;
+    }
+    if (!run.background) throw badRequest('Only background responses can be cancelled.', null);
+    run.abort();
+    await run.done;
+    return run.writer.response;
+  }
+
+  async delete(id: string): Promise<void> {
+    const run = this.runs.get(id);
+    if (run) {
+      run.abort();
+      await run.done;
+    }
+    if (!(await this.deps.store.deleteResponse(id))) throw responseNotFound(id);
+  }
+
+  /** Ends every run (shutdown): each response gets its terminal event and is stored. */
+  async close(): Promise<void> {
+    const pending = [...this.runs.values()].map((run) => (run.abort(), run.done));
+    await Promise.allSettled(pending);
+  }
+}
+
+function initialResponse(
+  request: CreateResponseRequest,
+  model: string,
+  background: boolean,
+  stored: boolean,
+): ResponseObject {
+  const response = {
+    id: newId('resp'),
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: background ? 'queued' : 'in_progress',
+    background,
+    completed_at: null,
+    error: null,
+    incomplete_details: null,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    max_tool_calls: request.max_tool_calls ?? null,
+    model,
+    output: [],
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: request.previous_response_id ?? null,
+    reasoning: { effort: request.reasoning?.effort ?? null, summary: request.reasoning?.summary ?? null },
+    service_tier: 'default',
+    store: stored,
+    temperature: request.temperature ?? 1,
+    text: { format: request.text?.format ?? { type: 'text' }, verbosity: request.text?.verbosity ?? 'medium' },
+    tool_choice: request.tool_choice ?? 'auto',
+    tools: request.tools ?? [],
+    top_logprobs: request.top_logprobs ?? 0,
+    top_p: request.top_p ?? 1,
+    truncation: request.truncation ?? 'disabled',
+    metadata: request.metadata ?? {},
+    ...(request.user ? { user: request.user } : {}),
+    ...(request.safety_identifier ? { safety_identifier: request.safety_identifier } : {}),
+    ...(typeof request.prompt_cache_key === 'string' ? { prompt_cache_key: request.prompt_cache_key } : {}),
+  };
+  return response as unknown as ResponseObject;
+}
+
+export function isTerminal(response: ResponseObject): boolean {
+  return TERMINAL_STATUSES.has(response.status);
+}

@@ -1,0 +1,75 @@
+// Maps one model step's parts onto the EventWriter (DESIGN.md, "Model step → events").
+import type { FinishReason, ModelPart, PartSink, Usage } from '../models/types.js';
+import type {
+  EventWriter,
+  FunctionCallWriter,
+  MessageWriter,
+  ReasoningWriter,
+  RefusalPartWriter,
+  TextPartWriter,
+} from '../protocol/writer.js';
+
+export interface StepResult {
+  finish: FinishReason | null;
+  usage: Usage | null;
+  /** Characters of output, to estimate usage when the back-end reports none. */
+  outputChars: number;
+}
+
+/** A sink that turns parts into events; `result` fills in as the step runs. */
+export function stepSink(writer: EventWriter): { sink: PartSink; result: StepResult } {
+  const result: StepResult = { finish: null, usage: null, outputChars: 0 };
+  const parts = new Map<string, TextPartWriter | RefusalPartWriter | ReasoningWriter | FunctionCallWriter>();
+  let message: MessageWriter | null = null;
+
+  const openMessage = () => (message?.open ? message : (message = writer.openMessage()));
+  const closeMessage = () => {
+    message?.done();
+    message = null;
+  };
+
+  const sink = (part: ModelPart): void => {
+    switch (part.type) {
+      case 'text-start':
+        parts.set(part.id, openMessage().openText());
+        return;
+      case 'refusal-start':
+        parts.set(part.id, openMessage().openRefusal());
+        return;
+      case 'reasoning-start':
+        closeMessage();
+        parts.set(part.id, writer.openReasoning());
+        return;
+      case 'tool-call-start':
+        closeMessage();
+        parts.set(part.id, writer.openFunctionCall(part.callId, part.name));
+        return;
+      case 'text-delta':
+      case 'refusal-delta':
+      case 'reasoning-delta':
+      case 'tool-call-delta':
+        result.outputChars += part.delta.length;
+        parts.get(part.id)?.delta(part.delta);
+        return;
+      case 'text-end':
+      case 'refusal-end':
+      case 'reasoning-end':
+      case 'tool-call-end':
+        parts.get(part.id)?.done();
+        parts.delete(part.id);
+        return;
+      case 'finish':
+        closeMessage();
+        result.finish = part.reason;
+        result.usage = part.usage ?? null;
+        return;
+      default:
+        assertNever(part);
+    }
+  };
+  return { sink, result };
+}
+
+function assertNever(part: never): never {
+  throw new Error(`unhandled model part ${JSON.stringify(part)}`);
+}

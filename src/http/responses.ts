@@ -1,0 +1,120 @@
+// /v1/responses: thin routes over the engine. Every way of reading a response's events —
+// the original POST, a later GET ?stream=true, waiting for the end — follows the same log.
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { Hono } from 'hono';
+import type { Engine, Run } from '../engine/engine.js';
+import { ApiError, badRequest } from '../protocol/errors.js';
+import type { ResponseObject } from '../protocol/types.js';
+import type { Store } from '../store/types.js';
+import type { EventLog } from '../streams/types.js';
+import { followLog } from './sse.js';
+
+export interface ResponsesRouteDeps {
+  engine: Engine;
+  store: Store;
+  log: EventLog;
+  keepAliveMs: number;
+}
+
+export function responsesRoutes({ engine, store, log, keepAliveMs }: ResponsesRouteDeps) {
+  const app = new Hono<{ Bindings: HttpBindings }>();
+
+  app.post('/', async (c) => {
+    const body = await readJson(c.req.raw);
+    const run = await engine.create(body);
+    const res = c.env.outgoing;
+    if (run.stream) {
+      followLog(res, log, run.id, -1, { keepAliveMs, onClientGone: () => abortUnlessBackground(run) });
+      return RESPONSE_ALREADY_SENT;
+    }
+    if (run.background) return c.json(run.writer.response);
+    res.once('close', () => {
+      if (!res.writableFinished) abortUnlessBackground(run);
+    });
+    await run.done;
+    return finalJson(run.writer.response);
+  });
+
+  app.get('/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!isTrue(c.req.query('stream'))) return c.json(await engine.retrieve(id));
+    const after = parseStartingAfter(c.req.query('starting_after'));
+    if (!log.has(id)) {
+      await engine.retrieve(id);
+      throw badRequest(
+        'The event stream of this response is no longer available; retrieve it without stream=true.',
+        'stream',
+      );
+    }
+    followLog(c.env.outgoing, log, id, after, { keepAliveMs });
+    return RESPONSE_ALREADY_SENT;
+  });
+
+  app.delete('/:id', async (c) => {
+    const id = c.req.param('id');
+    await engine.delete(id);
+    return c.json({ id, object: 'response', deleted: true });
+  });
+
+  app.post('/:id/cancel', async (c) => c.json(await engine.cancel(c.req.param('id'))));
+
+  app.get('/:id/input_items', async (c) => {
+    const id = c.req.param('id');
+    await engine.retrieve(id);
+    const q = c.req.query();
+    const limit = q.limit === undefined ? 20 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw badRequest("Invalid value for 'limit': expected an integer from 1 to 100.", 'limit', 'invalid_value');
+    }
+    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') {
+      throw badRequest("Invalid value for 'order': expected 'asc' or 'desc'.", 'order', 'invalid_value');
+    }
+    const page = await store.listInputItems(id, { limit, order: q.order, after: q.after, before: q.before });
+    return c.json({ object: 'list', ...page });
+  });
+
+  return app;
+}
+
+function abortUnlessBackground(run: Run) {
+  if (!run.background) run.abort();
+}
+
+/** A non-streaming response: the final object, or OpenAI's error shape if it failed. */
+function finalJson(response: ResponseObject): Response {
+  if (response.status === 'failed' && response.error) {
+    const status = response.error.code === 'rate_limit_exceeded' ? 429 : 500;
+    const type = status === 429 ? 'rate_limit_error' : 'server_error';
+    return Response.json(new ApiError(status, response.error.message, type, null, response.error.code).toJSON(), { status });
+  }
+  return Response.json(response);
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (!text.trim()) throw badRequest('The request body is empty; expected a JSON object.', null, 'invalid_json');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest(
+      'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.',
+      null,
+      'invalid_json',
+    );
+  }
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value === 'true' || value === '1';
+}
+
+function parseStartingAfter(value: string | undefined): number {
+  if (value === undefined) return -1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -1) {
+    throw badRequest("Invalid value for 'starting_after': expected a sequence number.", 'starting_after', 'invalid_value');
+  }
+  return n;
+}
+

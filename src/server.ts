@@ -1,0 +1,44 @@
+// Wires the pieces together and listens. Used by the CLI, the tests and the benchmarks.
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from './config.js';
+import { Engine } from './engine/engine.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { ModelRegistry } from './models/registry.js';
+import { openSqliteStore } from './store/sqlite.js';
+import { MemoryEventLog } from './streams/memory.js';
+
+export interface RunningServer {
+  url: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config = loadConfig(), logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const store = openSqliteStore(config.dataDir);
+  const log = new MemoryEventLog();
+  const models = new ModelRegistry(config);
+  const engine = new Engine({ config, store, log, models, logger });
+  const app = createApp({ config, engine, store, log, models, logger });
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, dataDir: config.dataDir, upstream: config.upstream?.url ?? null }, 'parley listening');
+
+  return {
+    url,
+    config,
+    async close() {
+      await engine.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ResponseObject, StoredItem } from '../protocol/types.js';
+import { migrate } from './migrations.js';
+import type { ListPage, ListQuery, Store } from './types.js';
+
+export interface SqliteStoreOptions {
+  /** Database file name inside dataDir, or ':memory:'. Default 'parley.db'. */
+  filename?: string;
+}
+
+type ItemRow = { position: number; item_id: string | null; json: string };
+
+const parseItem = (row: { json: string }): StoredItem => JSON.parse(row.json) as StoredItem;
+
+export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {}): Store {
+  const filename = options.filename ?? 'parley.db';
+  let db: Database.Database;
+  if (filename === ':memory:') {
+    db = new Database(':memory:');
+  } else {
+    fs.mkdirSync(dataDir, { recursive: true });
+    db = new Database(path.join(dataDir, filename));
+    db.pragma('journal_mode = WAL');
+  }
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const insertResponse = db.prepare(
+    `INSERT INTO responses (id, created_at, previous_response_id, status, json) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const updateResponse = db.prepare(`UPDATE responses SET status = ?, json = ? WHERE id = ?`);
+  const selectResponse = db.prepare<[string], { json: string }>(`SELECT json FROM responses WHERE id = ?`);
+  const deleteResponseRow = db.prepare(`DELETE FROM responses WHERE id = ?`);
+  const insertItem = db.prepare(
+    `INSERT INTO items (response_id, kind, position, item_id, json) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const deleteItems = db.prepare(`DELETE FROM items WHERE response_id = ?`);
+  const deleteOutputItems = db.prepare(`DELETE FROM items WHERE response_id = ? AND kind = 'output'`);
+  const selectInputItems = db.prepare<[string], ItemRow>(
+    `SELECT position, item_id, json FROM items WHERE response_id = ? AND kind = 'input' ORDER BY position`,
+  );
+  const selectInputPosition = db.prepare<[string, string], { position: number }>(
+    `SELECT position FROM items WHERE response_id = ? AND kind = 'input' AND item_id = ?`,
+  );
+  // Positions strictly between lo and hi; one statement per direction since ORDER BY can't be bound.
+  const rangeSql = `SELECT position, item_id, json FROM items
+    WHERE response_id = ? AND kind = 'input' AND position > ? AND position < ?`;
+  const selectRange = {
+    asc: db.prepare<[string, number, number, number], ItemRow>(`${rangeSql} ORDER BY position ASC LIMIT ?`),
+    desc: db.prepare<[string, number, number, number], ItemRow>(`${rangeSql} ORDER BY position DESC LIMIT ?`),
+  };
+  const selectItem = db.prepare<[string], { json: string }>(
+    `SELECT json FROM items WHERE item_id = ? ORDER BY rowid DESC LIMIT 1`,
+  );
+
+  const insertItems = (responseId: string, kind: 'input' | 'output', items: readonly unknown[]) => {
+    items.forEach((item, position) => {
+      const id = (item as { id?: unknown }).id;
+      insertItem.run(responseId, kind, position, typeof id === 'string' ? id : null, JSON.stringify(item));
+    });
+  };
+
+  const create = db.transaction((response: ResponseObject, inputItems: StoredItem[]) => {
+    insertResponse.run(
+      response.id,
+      response.created_at,
+      response.previous_response_id ?? null,
+      response.status,
+      JSON.stringify(response),
+    );
+    insertItems(response.id, 'input', inputItems);
+  });
+
+  const finish = db.transaction((response: ResponseObject) => {
+    const { changes } = updateResponse.run(response.status, JSON.stringify(response), response.id);
+    if (changes === 0) throw new Error(`response ${response.id} is not stored`);
+    deleteOutputItems.run(response.id);
+    insertItems(response.id, 'output', response.output);
+  });
+
+  const remove = db.transaction((id: string): boolean => {
+    deleteItems.run(id);
+    return deleteResponseRow.run(id).changes > 0;
+  });
+
+  const list = (responseId: string, query: ListQuery): ListPage<StoredItem> => {
+    const order = query.order ?? 'desc';
+    const requested = Number.isFinite(query.limit) ? Math.trunc(query.limit!) : 20;
+    const limit = Math.min(Math.max(requested, 1), 100);
+    const empty: ListPage<StoredItem> = { data: [], first_id: null, last_id: null, has_more: false };
+
+    const positionOf = (itemId: string) => selectInputPosition.get(responseId, itemId)?.position;
+    const afterPos = query.after === undefined ? undefined : positionOf(query.after);
+    const beforePos = query.before === undefined ? undefined : positionOf(query.before);
+    if ((query.after !== undefined && afterPos === undefined) || (query.before !== undefined && beforePos === undefined)) {
+      return empty;
+    }
+
+    // Translate "after/before in list order" into a position window (lo, hi).
+    let lo = -1;
+    let hi = Number.MAX_SAFE_INTEGER;
+    const [startPos, endPos] = order === 'asc' ? [afterPos, beforePos] : [beforePos, afterPos];
+    if (startPos !== undefined) lo = startPos;
+    if (endPos !== undefined) hi = endPos;
+
+    // With only `before`, the page is the `limit` items nearest the cursor: walk backwards, then flip.
+    const backwards = query.before !== undefined && query.after === undefined;
+    const direction = backwards === (order === 'asc') ? 'desc' : 'asc';
+    const rows = selectRange[direction].all(responseId, lo, hi, limit + 1);
+    const has_more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    if (backwards) page.reverse();
+
+    const data = page.map(parseItem);
+    return {
+      data,
+      first_id: data.length ? data[0].id : null,
+      last_id: data.length ? data[data.length - 1].id : null,
+      has_more,
+    };
+  };
+
+  return {
+    async createResponse(response, inputItems) {
+      create(response, inputItems);
+    },
+    async finishResponse(response) {
+      finish(response);
+    },
+    async getResponse(id) {
+      const row = selectResponse.get(id);
+      return row ? (JSON.parse(row.json) as ResponseObject) : null;
+    },
+    async deleteResponse(id) {
+      return remove(id);
+    },
+    async getInputItems(responseId) {
+      return selectInputItems.all(responseId).map(parseItem);
+    },
+    async listInputItems(responseId, query) {
+      return list(responseId, query);
+    },
+    async getItem(id) {
+      const row = selectItem.get(id);
+      return row ? parseItem(row) : null;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

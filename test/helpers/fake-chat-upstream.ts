@@ -1,0 +1,200 @@
+// A real Chat Completions upstream on 127.0.0.1 for tests: a node:http server that speaks the
+// OpenAI SSE wire format, so back-ends are tested over HTTP and never by mocking our functions.
+//
+//   const up = await startFakeChatUpstream({ models?: string[], apiKey?: string });
+//   up.url                  base URL ending in /v1 (serves GET /v1/models, POST /v1/chat/completions)
+//   up.script(s, ...more)   queue Scripts, one per chat request, FIFO; when the queue is empty the
+//                           reply is DEFAULT_SCRIPT ("Hello from upstream" in 3 chunks, stop, usage)
+//   up.requests             parsed JSON bodies of the chat requests received, in order
+//   up.headers              their request headers, in the same order
+//   up.closedConnections    sockets closed so far (by either side); up.whenClosed(n) waits for n
+//   await up.close()        drops every connection and stops the server
+//
+// A Script: { status, body }      → an HTTP error: that status and body (JSON; a string as text/plain)
+//           { chunks }            → each object sent as `data: {json}\n\n`, each string as
+//                                   `data: <string>\n\n` (e.g. malformed JSON), each chunk.raw(bytes) as is;
+//                                   then `data: [DONE]\n\n` and the end of the response
+//           delayMs               wait between chunks (and before the first)
+//           stallAfter: n         after n chunks send nothing more, keep the socket open
+//           noDone                end the response without [DONE]
+// Chunk builders in `chunk`: text, reasoning, refusal, toolCall, finish, usage, error, raw;
+// `textScript(text, options)` builds a whole text reply.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Script {
+  status?: number;
+  body?: unknown;
+  chunks?: Array<object | string | RawChunk>;
+  delayMs?: number;
+  stallAfter?: number;
+  noDone?: boolean;
+}
+
+/** Bytes written as they are: no `data:` framing (e.g. half an event, or a UTF-8 sequence cut in two). */
+export class RawChunk {
+  constructor(readonly data: string | Uint8Array) {}
+}
+
+export interface FakeChatUpstream {
+  url: string;
+  requests: any[];
+  headers: http.IncomingHttpHeaders[];
+  script(next: Script, ...more: Script[]): void;
+  readonly closedConnections: number;
+  whenClosed(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MODEL = 'fake-model';
+
+function envelope(choices: unknown[], extra?: object): object {
+  return { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1700000000, model: MODEL, choices, ...extra };
+}
+
+function delta(delta: object): object {
+  return envelope([{ index: 0, delta, finish_reason: null }]);
+}
+
+export const chunk = {
+  /** `delta.content`; the first chunk of a real stream also carries `role: 'assistant'`. */
+  text: (content: string) => delta({ content }),
+  /** `delta.reasoning_content` (DeepSeek, vLLM, llama.cpp) or `delta.reasoning` (OpenRouter, newer vLLM). */
+  reasoning: (text: string, field: 'reasoning_content' | 'reasoning' = 'reasoning_content') => delta({ [field]: text }),
+  refusal: (refusal: string) => delta({ refusal }),
+  /** One fragment of tool call `index`: the first carries id and name, later ones only arguments. */
+  toolCall: (index: number, call: { id?: string; name?: string; arguments?: string }) => {
+    const fn: Record<string, string> = {};
+    if (call.name !== undefined) fn.name = call.name;
+    if (call.arguments !== undefined) fn.arguments = call.arguments;
+    const entry: Record<string, unknown> = { index, function: fn };
+    if (call.id !== undefined) Object.assign(entry, { id: call.id, type: 'function' });
+    return delta({ tool_calls: [entry] });
+  },
+  finish: (reason = 'stop') => envelope([{ index: 0, delta: {}, finish_reason: reason }]),
+  /** The `include_usage` chunk: empty `choices`. */
+  usage: (prompt_tokens: number, completion_tokens: number, details?: { reasoning?: number; cached?: number }) =>
+    envelope([], {
+      usage: {
+        prompt_tokens,
+        completion_tokens,
+        total_tokens: prompt_tokens + completion_tokens,
+        ...(details?.cached !== undefined && { prompt_tokens_details: { cached_tokens: details.cached } }),
+        ...(details?.reasoning !== undefined && { completion_tokens_details: { reasoning_tokens: details.reasoning } }),
+      },
+    }),
+  error: (message: string, code = 'server_error') => ({ error: { message, type: 'server_error', code } }),
+  raw: (data: string | Uint8Array) => new RawChunk(data),
+};
+
+/** A complete text reply: role chunk, `pieces` (default: split before spaces), finish, usage. */
+export function textScript(
+  text: string,
+  options: { pieces?: string[]; finish?: string; usage?: [number, number] | null; delayMs?: number } = {},
+): Script {
+  const pieces = options.pieces ?? text.split(/(?= )/);
+  const usage = options.usage === undefined ? ([5, pieces.length] as [number, number]) : options.usage;
+  return {
+    chunks: [
+      delta({ role: 'assistant', content: '' }),
+      ...pieces.map(chunk.text),
+      chunk.finish(options.finish ?? 'stop'),
+      ...(usage ? [chunk.usage(usage[0], usage[1])] : []),
+    ],
+    delayMs: options.delayMs,
+  };
+}
+
+export const DEFAULT_SCRIPT: Script = textScript('Hello from upstream');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startFakeChatUpstream(options: { models?: string[]; apiKey?: string } = {}): Promise<FakeChatUpstream> {
+  const queue: Script[] = [];
+  const requests: any[] = [];
+  const headers: http.IncomingHttpHeaders[] = [];
+  let closed = 0;
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  const server = http.createServer(async (req, res) => {
+    const url = req.url ?? '';
+    if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      return sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
+    if (req.method === 'GET' && url === '/v1/models') {
+      const data = (options.models ?? [MODEL]).map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' }));
+      return sendJson(res, 200, { object: 'list', data });
+    }
+    if (req.method !== 'POST' || url !== '/v1/chat/completions') {
+      return sendJson(res, 404, { error: { message: `no route ${req.method} ${url}` } });
+    }
+    let raw = '';
+    req.setEncoding('utf8');
+    for await (const part of req) raw += part;
+    try {
+      requests.push(JSON.parse(raw));
+    } catch {
+      requests.push(raw);
+    }
+    headers.push(req.headers);
+    await play(res, queue.shift() ?? DEFAULT_SCRIPT);
+  });
+
+  server.on('connection', (socket) => {
+    socket.on('close', () => {
+      closed++;
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (closed >= waiters[i].count) waiters.splice(i, 1)[0].resolve();
+      }
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    headers,
+    script: (...next) => void queue.push(...next),
+    get closedConnections() {
+      return closed;
+    },
+    whenClosed: (count) =>
+      closed >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve })),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function play(res: http.ServerResponse, script: Script): Promise<void> {
+  if (script.status && script.status >= 300) {
+    if (typeof script.body === 'string') {
+      res.writeHead(script.status, { 'content-type': 'text/plain' });
+      return void res.end(script.body);
+    }
+    return sendJson(res, script.status, script.body ?? { error: { message: `HTTP ${script.status}` } });
+  }
+  res.writeHead(script.status ?? 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  const chunks = script.chunks ?? [];
+  for (let i = 0; i < chunks.length; i++) {
+    if (script.stallAfter !== undefined && i >= script.stallAfter) return; // keep the socket open
+    if (script.delayMs) await sleep(script.delayMs);
+    if (res.destroyed) return;
+    const c = chunks[i];
+    res.write(c instanceof RawChunk ? c.data : `data: ${typeof c === 'string' ? c : JSON.stringify(c)}\n\n`);
+  }
+  if (script.stallAfter !== undefined) return;
+  if (!script.noDone) res.write('data: [DONE]\n\n');
+  res.end();
+}
