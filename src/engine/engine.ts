@@ -33,6 +33,8 @@ export interface Run {
   readonly background: boolean;
   readonly stream: boolean;
   readonly stored: boolean;
+  /** The response as it was accepted (JSON), before any work began: what a background POST returns. */
+  readonly acceptedJson: string;
   /** Stops the model step; the response ends as `cancelled`. */
   abort(): void;
   /** Settles once the terminal event is in the log and the response is stored. */
@@ -42,6 +44,7 @@ export interface Run {
 class ActiveRun implements Run {
   readonly controller = new AbortController();
   done: Promise<void> = Promise.resolve();
+  acceptedJson = '';
 
   constructor(
     readonly id: string,
@@ -91,6 +94,7 @@ export class Engine {
 
     writer.created();
     if (background) writer.queued();
+    if (background) run.acceptedJson = JSON.stringify(response);
     if (stored) await store.createResponse(response, input);
 
     const modelRequest: ModelRequest = {

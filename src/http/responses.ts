@@ -28,7 +28,7 @@ export function responsesRoutes({ engine, store, log, keepAliveMs }: ResponsesRo
       followLog(res, log, run.id, -1, { keepAliveMs, onClientGone: () => abortUnlessBackground(run) });
       return RESPONSE_ALREADY_SENT;
     }
-    if (run.background) return c.json(run.writer.response);
+    if (run.background) return c.body(run.acceptedJson, 200, { 'content-type': 'application/json' });
     res.once('close', () => {
       if (!res.writableFinished) abortUnlessBackground(run);
     });
