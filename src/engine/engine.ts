@@ -3,7 +3,7 @@
 // socket; streaming, waiting, background, resume and cancel all follow the same log.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { ModelError, type ModelRequest, type TextFormat } from '../models/types.js';
+import { ModelError, type ModelBackend, type ModelRequest, type TextFormat } from '../models/types.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { badRequest, responseNotFound } from '../protocol/errors.js';
 import { newId } from '../protocol/ids.js';
@@ -13,6 +13,7 @@ import { TERMINAL_STATUSES } from '../protocol/types.js';
 import { EventWriter } from '../protocol/writer.js';
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
+import { clientTools, type ClientTools } from '../tools/client-tools.js';
 import { checkTools } from '../tools/rules.js';
 import { loadChain, normalizeInput } from './context.js';
 import { Semaphore } from './semaphore.js';
@@ -97,11 +98,12 @@ export class Engine {
     if (background) run.acceptedJson = JSON.stringify(response);
     if (stored) await store.createResponse(response, input);
 
+    const offered = clientTools(tools);
     const modelRequest: ModelRequest = {
       model: resolved.upstreamModel,
       instructions: request.instructions ?? null,
-      input: [...history, ...(input as unknown as ResponseInputItem[])],
-      tools: tools as unknown as ModelRequest['tools'],
+      input: offered.toModelInput([...history, ...(input as unknown as ResponseInputItem[])]),
+      tools: offered.functions as unknown as ModelRequest['tools'],
       toolChoice: request.tool_choice ?? 'auto',
       parallelToolCalls: request.parallel_tool_calls ?? true,
       textFormat: (request.text?.format ?? { type: 'text' }) as TextFormat,
@@ -110,16 +112,17 @@ export class Engine {
       maxOutputTokens: request.max_output_tokens ?? null,
       reasoning: request.reasoning ?? null,
       user: request.safety_identifier ?? request.user ?? null,
+      promptCacheKey: request.prompt_cache_key ?? null,
       metadata: request.metadata ?? null,
       signal: run.controller.signal,
     };
-    run.done = this.execute(run, resolved.backend, modelRequest);
+    run.done = this.execute(run, resolved.backend, modelRequest, offered);
     return run;
   }
 
-  private async execute(run: ActiveRun, backend: ReturnType<ModelRegistry['resolve']>['backend'], request: ModelRequest) {
+  private async execute(run: ActiveRun, backend: ModelBackend, request: ModelRequest, tools: ClientTools) {
     const { writer } = run;
-    const { sink, result } = stepSink(writer);
+    const { sink, result } = stepSink(writer, tools);
     let release: (() => void) | null = null;
     try {
       if (run.background) release = await this.backgroundSlots.acquire(request.signal);
@@ -232,7 +235,7 @@ function initialResponse(
     metadata: request.metadata ?? {},
     ...(request.user ? { user: request.user } : {}),
     ...(request.safety_identifier ? { safety_identifier: request.safety_identifier } : {}),
-    ...(typeof request.prompt_cache_key === 'string' ? { prompt_cache_key: request.prompt_cache_key } : {}),
+    ...(request.prompt_cache_key ? { prompt_cache_key: request.prompt_cache_key } : {}),
   };
   return response as unknown as ResponseObject;
 }

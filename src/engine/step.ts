@@ -1,5 +1,6 @@
 // Maps one model step's parts onto the EventWriter (DESIGN.md, "Model step → events").
 import type { FinishReason, ModelPart, PartSink, Usage } from '../models/types.js';
+import type { ClientTools } from '../tools/client-tools.js';
 import type {
   EventWriter,
   FunctionCallWriter,
@@ -17,7 +18,7 @@ export interface StepResult {
 }
 
 /** A sink that turns parts into events; `result` fills in as the step runs. */
-export function stepSink(writer: EventWriter): { sink: PartSink; result: StepResult } {
+export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartSink; result: StepResult } {
   const result: StepResult = { finish: null, usage: null, outputChars: 0 };
   const parts = new Map<string, TextPartWriter | RefusalPartWriter | ReasoningWriter | FunctionCallWriter>();
   let message: MessageWriter | null = null;
@@ -40,10 +41,12 @@ export function stepSink(writer: EventWriter): { sink: PartSink; result: StepRes
         closeMessage();
         parts.set(part.id, writer.openReasoning());
         return;
-      case 'tool-call-start':
+      case 'tool-call-start': {
         closeMessage();
-        parts.set(part.id, writer.openFunctionCall(part.callId, part.name));
+        const { name, namespace } = tools.fromModel(part.name);
+        parts.set(part.id, writer.openFunctionCall(part.callId, name, namespace));
         return;
+      }
       case 'text-delta':
       case 'refusal-delta':
       case 'reasoning-delta':

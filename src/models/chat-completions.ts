@@ -507,6 +507,7 @@ export function buildChatRequest(request: ModelRequest): Record<string, unknown>
     body.response_format = { type: 'json_schema', json_schema: schema };
   }
   if (request.user) body.user = request.user;
+  if (request.promptCacheKey) body.prompt_cache_key = request.promptCacheKey;
   if (request.reasoning?.effort) body.reasoning_effort = request.reasoning.effort;
   return body;
 }

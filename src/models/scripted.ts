@@ -46,6 +46,8 @@ export function createScriptedBackend(): ModelBackend {
 
 class Script {
   private outputTokens = 0;
+  private reasoningTokens = 0;
+  private hasToolCalls = false;
   private readonly budget: number;
 
   constructor(
@@ -60,8 +62,6 @@ class Script {
     const finished = await this.run(command);
     if (finished) this.finish(this.hasToolCalls ? 'tool-calls' : 'stop');
   }
-
-  private hasToolCalls = false;
 
   /** Plays a scenario; false when it already finished the step (length limit). */
   private async run({ name, args }: Command): Promise<boolean> {
@@ -137,6 +137,7 @@ class Script {
         return false;
       }
       this.outputTokens++;
+      if (kind === 'reasoning') this.reasoningTokens++;
       this.sink({ type: `${kind}-delta`, id, delta });
     }
     if (end) this.sink({ type: `${kind}-end`, id });
@@ -173,7 +174,11 @@ class Script {
     this.sink({
       type: 'finish',
       reason,
-      usage: { inputTokens: estimateInputTokens(this.request), outputTokens: this.outputTokens },
+      usage: {
+        inputTokens: estimateInputTokens(this.request),
+        outputTokens: this.outputTokens,
+        reasoningTokens: this.reasoningTokens,
+      },
     });
   }
 }

@@ -62,6 +62,8 @@ export interface ModelRequest {
   maxOutputTokens: number | null;
   reasoning: { effort?: string | null; summary?: string | null } | null;
   user?: string | null;
+  /** Forwarded to upstreams that cache prompts by key. */
+  promptCacheKey?: string | null;
   metadata: Record<string, string> | null;
   signal: AbortSignal;
 }

@@ -47,6 +47,7 @@ export const createResponseRequest = z.looseObject({
   include: z.array(z.string()).nullish(),
   truncation: z.enum(['auto', 'disabled']).nullish(),
   user: z.string().nullish(),
+  prompt_cache_key: z.string().nullish(),
   safety_identifier: z.string().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
 });

@@ -120,8 +120,8 @@ export class EventWriter {
     return this.track(new ReasoningWriter(this));
   }
 
-  openFunctionCall(callId: string, name: string): FunctionCallWriter {
-    return this.track(new FunctionCallWriter(this, callId, name));
+  openFunctionCall(callId: string, name: string, namespace?: string): FunctionCallWriter {
+    return this.track(new FunctionCallWriter(this, callId, name, namespace));
   }
 
   /** @internal Appends the item to the snapshot and announces it. */
@@ -404,8 +404,10 @@ export class FunctionCallWriter implements Closable {
     private readonly w: EventWriter,
     callId: string,
     name: string,
+    namespace?: string,
   ) {
     this.item = { id: newId('fc'), type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name };
+    if (namespace) this.item.namespace = namespace;
     this.outputIndex = w.addItem(this.item);
   }
 

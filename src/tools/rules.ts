@@ -1,45 +1,72 @@
-// Which tools a request may declare. Client-side tools are run by the client; a built-in
-// tool needs a back-end here, and a type outside the official API is refused by name.
+// Which tools a request may declare (README, "Tools"): client-side tools are run by the client
+// and always accepted; an official built-in tool needs a back-end here; any other type is
+// refused by name. Cache-only web_search (`external_web_access: false`) never fetches anything,
+// so with no search cache it is accepted and simply not offered to the model.
 import { badRequest } from '../protocol/errors.js';
 
-const CLIENT_TOOLS = new Set(['function']);
+interface ToolDecl {
+  type: string;
+  [key: string]: unknown;
+}
 
-/** Official built-in tool types, and what it would take to serve each. */
+/** Official built-in tool types, and why each cannot be used here. */
 const BUILT_IN_TOOLS: Record<string, string> = {
   file_search: 'file_search is not available on this server yet',
-  web_search: 'web_search is not available on this server yet',
-  web_search_preview: 'web_search_preview is not available on this server yet',
-  web_search_2025_08_26: 'web_search is not available on this server yet',
-  web_search_preview_2025_03_11: 'web_search_preview is not available on this server yet',
+  web_search: 'no web search back-end is configured',
+  web_search_2025_08_26: 'no web search back-end is configured',
+  web_search_preview: 'no web search back-end is configured',
+  web_search_preview_2025_03_11: 'no web search back-end is configured',
   code_interpreter: 'code_interpreter is not available on this server yet',
   image_generation: 'image_generation is not available on this server yet',
   mcp: 'mcp tools are not available on this server yet',
   custom: 'custom tools are not available on this server yet',
-  namespace: 'namespace tools are not available on this server yet',
   computer: 'computer use is not supported by Parley',
-  computer_use_preview: 'computer use is not supported by Parley',
   computer_use: 'computer use is not supported by Parley',
+  computer_use_preview: 'computer use is not supported by Parley',
   local_shell: 'local_shell is not supported by Parley',
   shell: 'shell is not supported by Parley',
   apply_patch: 'apply_patch is not supported by Parley',
   tool_search: 'tool_search is not supported by Parley',
 };
 
-export function checkTools(tools: readonly { type: string; [key: string]: unknown }[]): void {
-  tools.forEach((tool, index) => {
-    const param = `tools[${index}]`;
-    if (CLIENT_TOOLS.has(tool.type)) {
-      if (typeof tool.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) {
-        throw badRequest(
-          `Invalid value for '${param}.name': a function name of 1 to 64 letters, digits, '_' or '-' is required.`,
-          `${param}.name`,
-          'invalid_value',
-        );
+const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export function checkTools(tools: readonly ToolDecl[]): void {
+  tools.forEach((tool, index) => checkTool(tool, `tools[${index}]`));
+}
+
+function checkTool(tool: ToolDecl, param: string): void {
+  switch (tool.type) {
+    case 'function':
+      return checkName(tool, param);
+    case 'namespace':
+      checkName(tool, param);
+      if (!Array.isArray(tool.tools) || tool.tools.length === 0) {
+        throw badRequest(`Invalid value for '${param}.tools': a namespace needs at least one tool.`, `${param}.tools`, 'invalid_value');
       }
+      (tool.tools as ToolDecl[]).forEach((inner, i) => {
+        const innerParam = `${param}.tools[${i}]`;
+        if (inner?.type !== 'function' && inner?.type !== 'custom') {
+          throw badRequest(`Invalid value for '${innerParam}.type': a namespace holds function and custom tools.`, `${innerParam}.type`, 'invalid_value');
+        }
+        checkTool(inner, innerParam);
+      });
       return;
-    }
-    const reason = BUILT_IN_TOOLS[tool.type];
-    if (reason) throw badRequest(`Tool type '${tool.type}' cannot be used: ${reason}.`, `${param}.type`, 'unsupported_tool');
-    throw badRequest(`Unknown tool type '${tool.type}': it is not a tool of the Responses API.`, `${param}.type`, 'invalid_value');
-  });
+    case 'web_search':
+    case 'web_search_2025_08_26':
+      if (tool.external_web_access === false) return;
+  }
+  const reason = BUILT_IN_TOOLS[tool.type];
+  if (reason) throw badRequest(`Tool type '${tool.type}' cannot be used: ${reason}.`, `${param}.type`, 'unsupported_tool');
+  throw badRequest(`Unknown tool type '${tool.type}': it is not a tool of the Responses API.`, `${param}.type`, 'invalid_value');
+}
+
+function checkName(tool: ToolDecl, param: string): void {
+  if (typeof tool.name !== 'string' || !NAME.test(tool.name)) {
+    throw badRequest(
+      `Invalid value for '${param}.name': a name of 1 to 64 letters, digits, '_' or '-' is required.`,
+      `${param}.name`,
+      'invalid_value',
+    );
+  }
 }
