@@ -1,7 +1,7 @@
 // Bad input gets an OpenAI-shaped 4xx and loses nothing; stored responses survive a restart.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import OpenAI from 'openai';
+import { APIError } from 'openai';
 import { validateSchema } from '../helpers/spec.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -69,9 +69,9 @@ describe('bad input', () => {
     const res = await fetch(`${server.url}/v1/nothing-here`, { headers: { authorization: 'Bearer k1' } });
     assert.equal(res.status, 404);
     assert.match(((await res.json()) as ErrorBody).error.message, /Invalid URL \(GET \/v1\/nothing-here\)/);
-    await assert.rejects(server.client.responses.retrieve('resp_unknown'), (e: OpenAI.APIError) => e.status === 404);
-    await assert.rejects(server.client.responses.inputItems.list('resp_unknown'), (e: OpenAI.APIError) => e.status === 404);
-    await assert.rejects(server.client.responses.cancel('resp_unknown'), (e: OpenAI.APIError) => e.status === 404);
+    await assert.rejects(server.client.responses.retrieve('resp_unknown'), (e: APIError) => e.status === 404);
+    await assert.rejects(server.client.responses.inputItems.list('resp_unknown'), (e: APIError) => e.status === 404);
+    await assert.rejects(server.client.responses.cancel('resp_unknown'), (e: APIError) => e.status === 404);
   });
 
   test('after all that, the server still serves', async () => {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type OpenAI from 'openai';
+import type { APIError } from 'openai';
 import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import type { Response as SdkResponse, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { assertConformingStream, validateSchema } from '../helpers/spec.js';
@@ -176,8 +177,9 @@ describe('Responses API through the openai SDK (scripted model)', () => {
     assert.equal(final.error?.code, 'server_error');
     assert.match(final.error!.message, /failed on purpose/);
     const itemDone = events.find((e) => e.type === 'response.output_item.done');
-    assert.ok(itemDone && itemDone.type === 'response.output_item.done' && itemDone.item.status === 'incomplete');
-    await assert.rejects(client.responses.create({ model: 'scripted', input: '/error' }), (error: OpenAI.APIError) => {
+    assert.ok(itemDone && itemDone.type === 'response.output_item.done');
+    assert.equal((itemDone.item as { status?: string }).status, 'incomplete');
+    await assert.rejects(client.responses.create({ model: 'scripted', input: '/error' }), (error: APIError) => {
       assert.equal(error.status, 500);
       return true;
     });
@@ -187,8 +189,8 @@ describe('Responses API through the openai SDK (scripted model)', () => {
     const response = await client.responses.create({ model: 'scripted', input: 'to delete' });
     const deleted: unknown = await client.responses.delete(response.id);
     assert.deepEqual(deleted, { id: response.id, object: 'response', deleted: true });
-    await assert.rejects(client.responses.retrieve(response.id), (error: OpenAI.APIError) => error.status === 404);
-    await assert.rejects(client.responses.delete(response.id), (error: OpenAI.APIError) => error.status === 404);
+    await assert.rejects(client.responses.retrieve(response.id), (error: APIError) => error.status === 404);
+    await assert.rejects(client.responses.delete(response.id), (error: APIError) => error.status === 404);
   });
 
   test('input_items lists this response\'s input, paginated like OpenAI', async () => {
@@ -228,7 +230,7 @@ describe('Responses API through the openai SDK (scripted model)', () => {
     assert.equal(second.output_text, 'You said: remember me');
     await assert.rejects(
       client.responses.create({ model: 'scripted', input: [{ type: 'item_reference', id: 'msg_missing' }] }),
-      (error: OpenAI.APIError) => error.status === 404 && error.param === 'input[0].id',
+      (error: APIError) => error.status === 404 && error.param === 'input[0].id',
     );
   });
 
@@ -245,10 +247,10 @@ describe('Responses API through the openai SDK (scripted model)', () => {
   test('store: false responses are not retrievable', async () => {
     const response = await client.responses.create({ model: 'scripted', input: 'secret', store: false });
     assert.equal(response.status, 'completed');
-    await assert.rejects(client.responses.retrieve(response.id), (error: OpenAI.APIError) => error.status === 404);
+    await assert.rejects(client.responses.retrieve(response.id), (error: APIError) => error.status === 404);
     await assert.rejects(
       client.responses.create({ model: 'scripted', input: 'x', previous_response_id: response.id }),
-      (error: OpenAI.APIError) => error.status === 404 && error.param === 'previous_response_id',
+      (error: APIError) => error.status === 404 && error.param === 'previous_response_id',
     );
   });
 
@@ -313,7 +315,7 @@ describe('Responses API through the openai SDK (scripted model)', () => {
     // Cancelling again returns it unchanged; a non-background response cannot be cancelled.
     assert.equal((await client.responses.cancel(queued.id)).status, 'cancelled');
     const plain = await client.responses.create({ model: 'scripted', input: 'x' });
-    await assert.rejects(client.responses.cancel(plain.id), (error: OpenAI.APIError) => error.status === 400);
+    await assert.rejects(client.responses.cancel(plain.id), (error: APIError) => error.status === 400);
   });
 
   test('a streaming client that disconnects stops the run', async () => {
