@@ -328,6 +328,19 @@ describe('errors', () => {
     ]);
   });
 
+  test('a rate-limit error chunk mid-stream → rate_limit_exceeded, like HTTP 429', async () => {
+    up.script(
+      { chunks: [chunk.error('slow down', 'rate_limit_exceeded')] },
+      { chunks: [chunk.error('slow down', 429 as unknown as string)] },
+    );
+    for (let i = 0; i < 2; i++) {
+      const { error } = await runFailing();
+      assert.ok(error instanceof ModelError);
+      assert.equal(error.code, 'rate_limit_exceeded');
+      assert.equal(error.message, 'slow down');
+    }
+  });
+
   test('malformed data', async () => {
     up.script({ chunks: [chunk.text('a'), '{"choices": [oops'] });
     const { error, parts } = await runFailing();
