@@ -6,10 +6,9 @@ import type { Logger } from '../log.js';
 import { ModelError, type ModelBackend, type ModelRequest, type TextFormat } from '../models/types.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { badRequest, responseNotFound } from '../protocol/errors.js';
-import { newId } from '../protocol/ids.js';
-import { parseCreateRequest, type CreateResponseRequest } from '../protocol/request.js';
+import { parseCreateRequest } from '../protocol/request.js';
+import { newResponseObject } from '../protocol/response.js';
 import type { ResponseInputItem, ResponseObject } from '../protocol/types.js';
-import { TERMINAL_STATUSES } from '../protocol/types.js';
 import { EventWriter } from '../protocol/writer.js';
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
@@ -87,7 +86,7 @@ export class Engine {
     const history = request.previous_response_id ? await loadChain(request.previous_response_id, store) : [];
     const input = await normalizeInput(request.input as Parameters<typeof normalizeInput>[0], store);
 
-    const response = initialResponse(request, model, background, stored);
+    const response = newResponseObject(request, model, background, stored);
     log.open(response.id, background ? config.backgroundLogRetainMs : 0);
     const writer = new EventWriter(response, (event) => log.append(response.id, event));
     const run = new ActiveRun(response.id, writer, background, request.stream ?? false, stored);
@@ -198,48 +197,4 @@ export class Engine {
     const pending = [...this.runs.values()].map((run) => (run.abort(), run.done));
     await Promise.allSettled(pending);
   }
-}
-
-function initialResponse(
-  request: CreateResponseRequest,
-  model: string,
-  background: boolean,
-  stored: boolean,
-): ResponseObject {
-  const response = {
-    id: newId('resp'),
-    object: 'response',
-    created_at: Math.floor(Date.now() / 1000),
-    status: background ? 'queued' : 'in_progress',
-    background,
-    completed_at: null,
-    error: null,
-    incomplete_details: null,
-    instructions: request.instructions ?? null,
-    max_output_tokens: request.max_output_tokens ?? null,
-    max_tool_calls: request.max_tool_calls ?? null,
-    model,
-    output: [],
-    parallel_tool_calls: request.parallel_tool_calls ?? true,
-    previous_response_id: request.previous_response_id ?? null,
-    reasoning: { effort: request.reasoning?.effort ?? null, summary: request.reasoning?.summary ?? null },
-    service_tier: 'default',
-    store: stored,
-    temperature: request.temperature ?? 1,
-    text: { format: request.text?.format ?? { type: 'text' }, verbosity: request.text?.verbosity ?? 'medium' },
-    tool_choice: request.tool_choice ?? 'auto',
-    tools: request.tools ?? [],
-    top_logprobs: request.top_logprobs ?? 0,
-    top_p: request.top_p ?? 1,
-    truncation: request.truncation ?? 'disabled',
-    metadata: request.metadata ?? {},
-    ...(request.user ? { user: request.user } : {}),
-    ...(request.safety_identifier ? { safety_identifier: request.safety_identifier } : {}),
-    ...(request.prompt_cache_key ? { prompt_cache_key: request.prompt_cache_key } : {}),
-  };
-  return response as unknown as ResponseObject;
-}
-
-export function isTerminal(response: ResponseObject): boolean {
-  return TERMINAL_STATUSES.has(response.status);
 }

@@ -49,10 +49,3 @@ export type EventType = ResponseStreamEvent['type'];
 
 /** A stored input or output item: whatever the client sent or the model made, with an id. */
 export type StoredItem = { id: string; type: string; [key: string]: unknown };
-
-export const TERMINAL_STATUSES: ReadonlySet<ResponseStatus> = new Set([
-  'completed',
-  'failed',
-  'incomplete',
-  'cancelled',
-]);

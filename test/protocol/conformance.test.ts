@@ -6,34 +6,11 @@ import { accumulate } from '../../src/protocol/accumulate.js';
 import { checkStream } from '../../src/protocol/conformance.js';
 import type { ResponseStreamEvent } from '../../src/protocol/types.js';
 import { assertConformingStream, validateEvent, validateSchema } from '../helpers/spec.js';
+import { newResponseObject } from '../../src/protocol/response.js';
 
 type Loose = Record<string, any>;
 
-const response = (fields: Loose = {}): Loose => ({
-  id: 'resp_1',
-  object: 'response',
-  created_at: 1_700_000_000,
-  status: 'in_progress',
-  completed_at: null,
-  error: null,
-  incomplete_details: null,
-  instructions: null,
-  max_output_tokens: null,
-  model: 'scripted',
-  output: [],
-  parallel_tool_calls: true,
-  previous_response_id: null,
-  reasoning: { effort: null, summary: null },
-  store: true,
-  temperature: 1,
-  text: { format: { type: 'text' } },
-  tool_choice: 'auto',
-  tools: [],
-  top_p: 1,
-  truncation: 'disabled',
-  metadata: {},
-  ...fields,
-});
+const response = (fields: Loose = {}): Loose => ({ ...newResponseObject(), id: 'resp_1', ...fields });
 
 const usage = {
   input_tokens: 3,

@@ -5,36 +5,11 @@ import type { Response as SdkResponse } from 'openai/resources/responses/respons
 import { accumulate, accumulateOutput } from '../../src/protocol/accumulate.js';
 import { checkStream, type CheckOptions } from '../../src/protocol/conformance.js';
 import type { ResponseObject, ResponseStreamEvent } from '../../src/protocol/types.js';
+import { newResponseObject } from '../../src/protocol/response.js';
 import { EventWriter } from '../../src/protocol/writer.js';
 import type { LoggedEvent } from '../../src/streams/types.js';
 import { validateEvent, validateSchema } from '../helpers/spec.js';
 
-function newResponse(): ResponseObject {
-  return {
-    id: 'resp_0123456789abcdef0123456789abcdef0123456789abcdef',
-    object: 'response',
-    created_at: 1_700_000_000,
-    status: 'in_progress',
-    completed_at: null,
-    error: null,
-    incomplete_details: null,
-    instructions: null,
-    max_output_tokens: null,
-    model: 'scripted',
-    output: [],
-    parallel_tool_calls: true,
-    previous_response_id: null,
-    reasoning: { effort: null, summary: null },
-    store: true,
-    temperature: 1,
-    text: { format: { type: 'text' } },
-    tool_choice: 'auto',
-    tools: [],
-    top_p: 1,
-    truncation: 'disabled',
-    metadata: {},
-  } as unknown as ResponseObject;
-}
 
 const usage = {
   input_tokens: 12,
@@ -47,7 +22,7 @@ const usage = {
 /** Plays a scenario through a real EventWriter and parses its SSE frames back into events. */
 function record(play: (w: EventWriter) => void, opts: CheckOptions = {}): ResponseStreamEvent[] {
   const frames: LoggedEvent[] = [];
-  const w = new EventWriter(newResponse(), (event) => frames.push(event));
+  const w = new EventWriter(newResponseObject(), (event) => frames.push(event));
   w.created();
   if (opts.background) w.queued();
   w.inProgress();
