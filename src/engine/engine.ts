@@ -8,7 +8,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import { badRequest, responseNotFound } from '../protocol/errors.js';
 import { parseCreateRequest } from '../protocol/request.js';
 import { newResponseObject } from '../protocol/response.js';
-import type { ResponseInputItem, ResponseObject } from '../protocol/types.js';
+import type { ResponseInputItem, ResponseObject, StoredItem } from '../protocol/types.js';
 import { EventWriter } from '../protocol/writer.js';
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
@@ -94,8 +94,11 @@ export class Engine {
 
     writer.created();
     if (background) writer.queued();
-    if (background) run.acceptedJson = JSON.stringify(response);
-    if (stored) await store.createResponse(response, input);
+    if (background) {
+      run.acceptedJson = JSON.stringify(response);
+      // Stored at once so that it can be polled; other responses are stored when they end.
+      await store.createResponse(response, input);
+    }
 
     const offered = clientTools(tools);
     const modelRequest: ModelRequest = {
@@ -115,7 +118,7 @@ export class Engine {
       metadata: request.metadata ?? null,
       signal: run.controller.signal,
     };
-    run.done = this.execute(run, resolved.backend, modelRequest, offered);
+    run.done = this.execute(run, resolved.backend, modelRequest, offered).then(() => this.finish(run, input));
     return run;
   }
 
@@ -142,16 +145,18 @@ export class Engine {
     } finally {
       release?.();
     }
-    await this.finish(run);
   }
 
-  private async finish(run: ActiveRun) {
+  /** Ends the log, then stores; the run stays findable until it is stored. */
+  private async finish(run: ActiveRun, input: StoredItem[]) {
+    this.deps.log.end(run.id);
+    const { store, logger } = this.deps;
     try {
-      if (run.stored) await this.deps.store.finishResponse(run.writer.response);
+      if (run.background) await store.finishResponse(run.writer.response);
+      else if (run.stored) await store.createResponse(run.writer.response, input);
     } catch (error) {
-      this.deps.logger.error({ err: error, response: run.id }, 'storing the response failed');
+      logger.error({ err: error, response: run.id }, 'storing the response failed');
     } finally {
-      this.deps.log.end(run.id);
       this.runs.delete(run.id);
     }
   }

@@ -1,6 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -29,15 +28,7 @@ export function createApp({ config, engine, store, log, models, logger }: AppDep
 
   const v1 = new Hono<{ Bindings: HttpBindings }>();
   v1.use(bearerAuth(config.apiKeys));
-  v1.use(
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(413, `The request body exceeds ${config.maxBodyBytes} bytes.`, 'invalid_request_error', null, 'request_too_large');
-      },
-    }),
-  );
-  v1.route('/responses', responsesRoutes({ engine, store, log, keepAliveMs: config.keepAliveMs }));
+  v1.route('/responses', responsesRoutes({ engine, store, log, keepAliveMs: config.keepAliveMs, maxBodyBytes: config.maxBodyBytes }));
   v1.route('/models', modelsRoutes(models));
   app.route('/v1', v1);
 

@@ -8,9 +8,6 @@ import type { Logger } from '../log.js';
 export function toApiError(error: unknown, logger: Logger): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException) {
-    if (error.status === 413) {
-      return new ApiError(413, 'The request body is too large.', 'invalid_request_error', null, 'request_too_large');
-    }
     return new ApiError(error.status, error.message || 'Bad request.', 'invalid_request_error');
   }
   logger.error({ err: error }, 'unhandled error');

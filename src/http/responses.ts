@@ -8,6 +8,7 @@ import { ApiError, badRequest } from '../protocol/errors.js';
 import type { ResponseObject } from '../protocol/types.js';
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
+import { readJsonBody } from './body.js';
 import { followLog } from './sse.js';
 
 export interface ResponsesRouteDeps {
@@ -15,13 +16,14 @@ export interface ResponsesRouteDeps {
   store: Store;
   log: EventLog;
   keepAliveMs: number;
+  maxBodyBytes: number;
 }
 
-export function responsesRoutes({ engine, store, log, keepAliveMs }: ResponsesRouteDeps) {
+export function responsesRoutes({ engine, store, log, keepAliveMs, maxBodyBytes }: ResponsesRouteDeps) {
   const app = new Hono<{ Bindings: HttpBindings }>();
 
   app.post('/', async (c) => {
-    const body = await readJson(c.req.raw);
+    const body = await readJsonBody(c.env.incoming, maxBodyBytes);
     const run = await engine.create(body);
     const res = c.env.outgoing;
     if (run.stream) {
@@ -62,6 +64,9 @@ export function responsesRoutes({ engine, store, log, keepAliveMs }: ResponsesRo
   app.get('/:id/input_items', async (c) => {
     const id = c.req.param('id');
     await engine.retrieve(id);
+    // A response that is not in the background is stored when it ends: wait for that.
+    const run = engine.active(id);
+    if (run && !run.background) await run.done;
     const q = c.req.query();
     const limit = q.limit === undefined ? 20 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
@@ -89,20 +94,6 @@ function finalJson(response: ResponseObject): Response {
     return Response.json(new ApiError(status, response.error.message, type, null, response.error.code).toJSON(), { status });
   }
   return Response.json(response);
-}
-
-async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (!text.trim()) throw badRequest('The request body is empty; expected a JSON object.', null, 'invalid_json');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest(
-      'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.',
-      null,
-      'invalid_json',
-    );
-  }
 }
 
 function isTrue(value: string | undefined): boolean {

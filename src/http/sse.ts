@@ -1,5 +1,5 @@
-// Follows a response's event log onto one HTTP response as Server-Sent Events. Frames written
-// in the same tick are corked into one socket write; silence is broken by keep-alive comments.
+// Follows a response's event log onto one HTTP response as Server-Sent Events. Frames of the
+// same tick are joined into one write; silence is broken by keep-alive comments.
 import type { ServerResponse } from 'node:http';
 import { SSE_KEEPALIVE } from '../protocol/sse.js';
 import type { EventLog } from '../streams/types.js';
@@ -21,23 +21,21 @@ export function writeSseHead(res: ServerResponse): void {
 }
 
 export function followLog(res: ServerResponse, log: EventLog, responseId: string, after: number, options: FollowOptions): void {
-  let corked = false;
+  let pending = '';
   let wrote = false;
   let ended = false;
 
-  const uncork = () => {
-    if (!corked) return;
-    corked = false;
-    res.uncork();
-  };
-  const write = (chunk: string) => {
-    wrote = true;
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
+  // Frames of one tick leave in one write: one HTTP chunk, one syscall.
+  const flush = () => {
+    if (pending === '') return;
+    const chunk = pending;
+    pending = '';
     res.write(chunk);
+  };
+  const write = (frame: string) => {
+    wrote = true;
+    if (pending === '') process.nextTick(flush);
+    pending += frame;
   };
 
   const keepAlive = setInterval(() => {
@@ -55,7 +53,7 @@ export function followLog(res: ServerResponse, log: EventLog, responseId: string
     onEvent: (event) => write(event.frame),
     onEnd: () => {
       finish();
-      uncork();
+      flush();
       res.end();
     },
   });

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ResponseObject, StoredItem } from '../protocol/types.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
+import { groupCommit } from './sqlite-group-commit.js';
 import { migrate } from './migrations.js';
 import type { ListPage, ListQuery, Store } from './types.js';
 
@@ -24,6 +26,8 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
     db = new Database(path.join(dataDir, filename));
     db.pragma('journal_mode = WAL');
   }
+  // Checkpoints fsync; run on the main thread they would stall every stream at once.
+  const checkpointer = filename === ':memory:' ? null : startCheckpointer(db);
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
@@ -72,6 +76,7 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
       JSON.stringify(response),
     );
     insertItems(response.id, 'input', inputItems);
+    insertItems(response.id, 'output', response.output);
   });
 
   const finish = db.transaction((response: ResponseObject) => {
@@ -123,13 +128,11 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
     };
   };
 
+  const writes = groupCommit(db);
+
   return {
-    async createResponse(response, inputItems) {
-      create(response, inputItems);
-    },
-    async finishResponse(response) {
-      finish(response);
-    },
+    createResponse: (response, inputItems) => writes.run(() => create(response, inputItems)),
+    finishResponse: (response) => writes.run(() => finish(response)),
     async getResponse(id) {
       const row = selectResponse.get(id);
       return row ? (JSON.parse(row.json) as ResponseObject) : null;
@@ -148,6 +151,8 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
       return row ? parseItem(row) : null;
     },
     async close() {
+      await writes.drain();
+      await checkpointer?.close();
       db.close();
     },
   };

@@ -21,7 +21,10 @@ export interface ListPage<T> {
 }
 
 export interface Store {
-  /** Saves a response as it starts (queued or in_progress) with its input items, in order. */
+  /**
+   * Saves a new response with its input items, in order, and whatever output it has: a
+   * background response as it is queued, any other once it has ended.
+   */
   createResponse(response: ResponseObject, inputItems: StoredItem[]): Promise<void>;
   /** Replaces the stored snapshot with the final one and records its output items. */
   finishResponse(response: ResponseObject): Promise<void>;

@@ -55,6 +55,24 @@ describe('bad input', () => {
     });
   }
 
+  test('an oversized chunked body (no content-length) → 413, and the server keeps serving', async () => {
+    const big = new TextEncoder().encode(JSON.stringify({ model: 'scripted', input: 'y'.repeat(5000) }));
+    const body = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < big.length; i += 1000) controller.enqueue(big.slice(i, i + 1000));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${server.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer k1' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as ErrorBody).error.code, 'request_too_large');
+  });
+
   test('a missing or wrong API key → 401', async () => {
     const missing = await post('{"model":"scripted","input":"x"}', { authorization: '' });
     assert.equal(missing.status, 401);
