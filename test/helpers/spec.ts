@@ -1,106 +1,15 @@
-// The official OpenAPI description as a validator: every event and object the tests see is
-// checked against the project's copy of the published schema (test/spec/, never ../shared).
-import fs from 'node:fs';
+// Schema and stream checks for the tests: the same rule set `parley check` uses (src/protocol).
 import { AssertionError } from 'node:assert';
-import { isDeepStrictEqual } from 'node:util';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { accumulate } from '../../src/protocol/accumulate.js';
-import { checkStream, type CheckOptions } from '../../src/protocol/conformance.js';
-import type { ResponseObject, ResponseStreamEvent } from '../../src/protocol/types.js';
+import type { CheckOptions } from '../../src/protocol/conformance.js';
+import type { ResponseStreamEvent } from '../../src/protocol/types.js';
+import { verifyStream } from '../../src/protocol/verify.js';
 
-const SPEC_URL = new URL('../spec/openai-responses-subset.json', import.meta.url);
-const SPEC_ID = 'https://parley.local/openai-responses-subset.json';
+export { validateEvent, validateSchema } from '../../src/protocol/schema.js';
 
-interface SpecState {
-  ajv: Ajv2020;
-  schemas: Record<string, { properties?: { type?: { enum?: string[] } } }>;
-  validators: Map<string, ValidateFunction>;
-  /** Event type → the name of the union member that defines it. */
-  eventSchemaByType: Map<string, string>;
-}
-
-let state: SpecState | null = null;
-
-function spec(): SpecState {
-  if (state) return state;
-  const doc = JSON.parse(fs.readFileSync(SPEC_URL, 'utf8'));
-  const ajv = new Ajv2020({ strict: false, allErrors: false });
-  for (const format of ['unixtime', 'uri', 'float']) ajv.addFormat(format, true);
-  ajv.addSchema({ $id: SPEC_ID, components: doc.components });
-  const schemas = doc.components.schemas;
-  const eventSchemaByType = new Map<string, string>();
-  for (const member of schemas.ResponseStreamEvent.anyOf as { $ref: string }[]) {
-    const name = member.$ref.split('/').pop()!;
-    for (const type of schemas[name]?.properties?.type?.enum ?? []) eventSchemaByType.set(type, name);
-  }
-  state = { ajv, schemas, validators: new Map(), eventSchemaByType };
-  return state;
-}
-
-function validator(name: string): ValidateFunction {
-  const s = spec();
-  let validate = s.validators.get(name);
-  if (!validate) {
-    if (!s.schemas[name]) throw new Error(`no schema named ${name} in the spec`);
-    validate = s.ajv.compile({ $ref: `${SPEC_ID}#/components/schemas/${name}` });
-    s.validators.set(name, validate);
-  }
-  return validate;
-}
-
-function describeErrors(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? [])
-    .slice(0, 5)
-    .map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ' ' + JSON.stringify(e.params) : ''}`)
-    .join('; ');
-}
-
-/** Null when `value` matches the named component schema, else a short description of why not. */
-export function validateSchema(name: string, value: unknown): string | null {
-  const validate = validator(name);
-  return validate(value) ? null : `${name}: ${describeErrors(validate.errors)}`;
-}
-
-/** Null when the event is a valid `ResponseStreamEvent`, else a short description of why not. */
-export function validateEvent(event: unknown): string | null {
-  if (validator('ResponseStreamEvent')(event)) return null;
-  const type = (event as { type?: unknown } | null)?.type;
-  const member = typeof type === 'string' ? spec().eventSchemaByType.get(type) : undefined;
-  // The union's own errors list every member it tried; the member named by `type` says more.
-  if (!member) return `unknown event type ${JSON.stringify(type)}`;
-  return validateSchema(member, event) ?? `${String(type)}: does not match ResponseStreamEvent`;
-}
-
-/**
- * Every problem with a finished stream at once: schema errors per event, the stream rules of
- * `checkStream`, and (when it ends in a response) accumulate(events) == the terminal response.
- */
+/** Throws an AssertionError listing every schema, ordering and accumulator problem of a stream. */
 export function assertConformingStream(events: ResponseStreamEvent[], opts?: CheckOptions): void {
-  const problems: string[] = [];
-  for (const event of events) {
-    const error = validateEvent(event);
-    if (error) problems.push(`[schema] #${event.sequence_number}: ${error}`);
-  }
-  problems.push(...checkStream(events, opts));
-  const terminal = terminalResponse(events);
-  if (terminal) {
-    try {
-      const rebuilt = accumulate(events);
-      if (!isDeepStrictEqual(rebuilt, terminal)) problems.push('[accumulate] accumulate(events) differs from the terminal response');
-    } catch (error) {
-      problems.push(`[accumulate] ${(error as Error).message}`);
-    }
-  }
+  const problems = verifyStream(events, opts);
   if (problems.length > 0) {
     throw new AssertionError({ message: `stream does not conform:\n  ${problems.join('\n  ')}` });
   }
-}
-
-function terminalResponse(events: ResponseStreamEvent[]): ResponseObject | null {
-  const last = events.at(-1);
-  if (!last) return null;
-  if (last.type === 'response.completed' || last.type === 'response.failed' || last.type === 'response.incomplete') {
-    return last.response as unknown as ResponseObject;
-  }
-  return null;
 }
