@@ -1,7 +1,9 @@
 // Maps one model step's parts onto the EventWriter (DESIGN.md, "Model step → events").
 import type { FinishReason, ModelPart, PartSink, Usage } from '../models/types.js';
-import type { ClientTools } from '../tools/client-tools.js';
+import { CUSTOM_INPUT_FIELD, type ClientTools } from '../tools/client-tools.js';
+import { JsonStringFieldStream } from '../tools/json-string-field.js';
 import type {
+  CustomToolCallWriter,
   EventWriter,
   FunctionCallWriter,
   MessageWriter,
@@ -20,7 +22,7 @@ export interface StepResult {
 /** A sink that turns parts into events; `result` fills in as the step runs. */
 export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartSink; result: StepResult } {
   const result: StepResult = { finish: null, usage: null, outputChars: 0 };
-  const parts = new Map<string, TextPartWriter | RefusalPartWriter | ReasoningWriter | FunctionCallWriter>();
+  const parts = new Map<string, TextPartWriter | RefusalPartWriter | ReasoningWriter | FunctionCallWriter | CustomInputDecoder>();
   let message: MessageWriter | null = null;
 
   const openMessage = () => (message?.open ? message : (message = writer.openMessage()));
@@ -43,8 +45,13 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
         return;
       case 'tool-call-start': {
         closeMessage();
-        const { name, namespace } = tools.fromModel(part.name);
-        parts.set(part.id, writer.openFunctionCall(part.callId, name, namespace));
+        const tool = tools.fromModel(part.name);
+        parts.set(
+          part.id,
+          tool.kind === 'custom'
+            ? new CustomInputDecoder(writer.openCustomToolCall(part.callId, tool.name, tool.namespace))
+            : writer.openFunctionCall(part.callId, tool.name, tool.namespace),
+        );
         return;
       }
       case 'text-delta':
@@ -71,6 +78,22 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
     }
   };
   return { sink, result };
+}
+
+/** The model writes `{"input": "..."}`; the client sees the decoded input stream as it comes. */
+class CustomInputDecoder {
+  private readonly field = new JsonStringFieldStream(CUSTOM_INPUT_FIELD);
+
+  constructor(private readonly call: CustomToolCallWriter) {}
+
+  delta(argumentsDelta: string): void {
+    this.call.delta(this.field.push(argumentsDelta));
+  }
+
+  done(): void {
+    this.call.delta(this.field.finish());
+    this.call.done();
+  }
 }
 
 function assertNever(part: never): never {

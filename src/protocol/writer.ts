@@ -4,6 +4,7 @@
 import { newId } from './ids.js';
 import { sseFrame } from './sse.js';
 import type {
+  ResponseCustomToolCall,
   ResponseFunctionToolCall,
   ResponseObject,
   ResponseOutputMessage,
@@ -19,7 +20,14 @@ export type EventSink = (event: LoggedEvent) => void;
 
 type DeltaEvent = Extract<
   ResponseStreamEvent,
-  { type: 'response.output_text.delta' | 'response.refusal.delta' | 'response.reasoning_text.delta' | 'response.function_call_arguments.delta' }
+  {
+    type:
+      | 'response.output_text.delta'
+      | 'response.refusal.delta'
+      | 'response.reasoning_text.delta'
+      | 'response.function_call_arguments.delta'
+      | 'response.custom_tool_call_input.delta';
+  }
 >;
 
 /**
@@ -141,6 +149,10 @@ export class EventWriter {
 
   openFunctionCall(callId: string, name: string, namespace?: string): FunctionCallWriter {
     return this.track(new FunctionCallWriter(this, callId, name, namespace));
+  }
+
+  openCustomToolCall(callId: string, name: string, namespace?: string): CustomToolCallWriter {
+    return this.track(new CustomToolCallWriter(this, callId, name, namespace));
   }
 
   /** @internal Appends the item to the snapshot and announces it. */
@@ -460,5 +472,55 @@ export class FunctionCallWriter implements Closable {
 
   close(status: ItemStatus): void {
     this.done(status);
+  }
+}
+
+// Custom tool calls ---------------------------------------------------------------------------
+
+/** A call of a `custom` tool: free-form text input, streamed as it is written. */
+export class CustomToolCallWriter implements Closable {
+  readonly item: ResponseCustomToolCall & { id: string };
+  readonly outputIndex: number;
+  open = true;
+
+  constructor(
+    private readonly w: EventWriter,
+    callId: string,
+    name: string,
+    namespace?: string,
+  ) {
+    // The official CustomToolCall item has no status field.
+    this.item = { id: newId('ctc'), type: 'custom_tool_call', call_id: callId, name, input: '' };
+    if (namespace) this.item.namespace = namespace;
+    this.outputIndex = w.addItem(this.item);
+  }
+
+  delta(delta: string): void {
+    if (delta === '') return;
+    this.item.input += delta;
+    this.w.emitDelta({
+      type: 'response.custom_tool_call_input.delta',
+      sequence_number: this.w.next(),
+      item_id: this.item.id,
+      output_index: this.outputIndex,
+      delta,
+    });
+  }
+
+  done(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.w.emit({
+      type: 'response.custom_tool_call_input.done',
+      sequence_number: this.w.next(),
+      item_id: this.item.id,
+      output_index: this.outputIndex,
+      input: this.item.input,
+    });
+    this.w.itemDone(this, this.outputIndex);
+  }
+
+  close(): void {
+    this.done();
   }
 }

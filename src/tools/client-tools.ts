@@ -1,6 +1,9 @@
-// Client-side tools as the model sees them. Function tools pass through; the functions inside a
-// `namespace` tool are offered under one flat name each (`crm__lookup`) that maps back to
-// `{namespace, name}` on the call item, and is restored in the history sent to the model.
+// Client-side tools as the model sees them. Function tools pass through. The functions inside
+// a `namespace` tool are offered under one flat name each (`crm__lookup`) that maps back to
+// `{namespace, name}` on the call item. A `custom` tool (free-form text input) is offered as a
+// function with one string parameter, `input`, for models that only call functions; its call
+// becomes a `custom_tool_call` item. The history sent back to the model is translated the
+// same way, so the model always sees the names and shapes it was offered.
 import { createHash } from 'node:crypto';
 import type { ResponseInputItem } from '../protocol/types.js';
 
@@ -15,64 +18,107 @@ export interface FunctionToolDecl {
 interface ToolDecl {
   type: string;
   name?: string;
+  description?: string;
   tools?: ToolDecl[];
+  format?: { type?: string; syntax?: string; definition?: string };
   [key: string]: unknown;
 }
 
-export interface QualifiedName {
+export interface OfferedTool {
+  kind: 'function' | 'custom';
+  /** The name the client declared. */
   name: string;
   namespace?: string;
 }
 
 export interface ClientTools {
-  /** The function tools offered to the model, namespaced ones under their flat names. */
+  /** The function tools offered to the model. */
   readonly functions: FunctionToolDecl[];
-  /** The client's name (and namespace) of a function the model called. */
-  fromModel(modelName: string): QualifiedName;
-  /** The history with namespaced calls renamed to what the model was offered. */
+  /** What the client declared behind a function the model called. */
+  fromModel(modelName: string): OfferedTool;
+  /** The history as the model was offered it: flat names, custom calls as function calls. */
   toModelInput(input: ResponseInputItem[]): ResponseInputItem[];
 }
 
 const MAX_NAME = 64;
+export const CUSTOM_INPUT_FIELD = 'input';
 
 export function clientTools(tools: readonly ToolDecl[]): ClientTools {
   const functions: FunctionToolDecl[] = [];
-  const byModelName = new Map<string, QualifiedName>();
+  const byModelName = new Map<string, OfferedTool>();
   const modelNameOf = new Map<string, string>();
+  const key = (name: string, namespace = '') => `${namespace}\u0000${name}`;
 
   const offer = (tool: ToolDecl, namespace?: string) => {
     const name = String(tool.name);
     const modelName = namespace ? flatName(namespace, name, byModelName) : name;
-    byModelName.set(modelName, namespace ? { name, namespace } : { name });
-    if (namespace) modelNameOf.set(`${namespace}\u0000${name}`, modelName);
-    functions.push({ ...(tool as unknown as FunctionToolDecl), name: modelName });
+    const kind = tool.type === 'custom' ? 'custom' : 'function';
+    byModelName.set(modelName, namespace ? { kind, name, namespace } : { kind, name });
+    modelNameOf.set(key(name, namespace), modelName);
+    functions.push(kind === 'custom' ? customAsFunction(tool, modelName) : { ...(tool as FunctionToolDecl), name: modelName });
   };
 
   for (const tool of tools) {
-    if (tool.type === 'function') offer(tool);
+    if (tool.type === 'function' || tool.type === 'custom') offer(tool);
     if (tool.type === 'namespace') {
-      for (const inner of tool.tools ?? []) if (inner.type === 'function') offer(inner, String(tool.name));
+      for (const inner of tool.tools ?? []) offer(inner, String(tool.name));
     }
   }
 
+  const modelName = (name: string, namespace?: string) => modelNameOf.get(key(name, namespace)) ?? (namespace ? `${namespace}__${name}` : name);
+
   return {
     functions,
-    fromModel: (modelName) => byModelName.get(modelName) ?? { name: modelName },
+    fromModel: (name) => byModelName.get(name) ?? { kind: 'function', name },
     toModelInput(input) {
-      if (modelNameOf.size === 0) return input;
       return input.map((item) => {
-        const call = item as { type?: string; namespace?: string; name?: string };
-        if (call.type !== 'function_call' || !call.namespace) return item;
-        const modelName = modelNameOf.get(`${call.namespace}\u0000${call.name}`) ?? `${call.namespace}__${call.name}`;
-        const { namespace: _namespace, ...rest } = call;
-        return { ...rest, name: modelName } as ResponseInputItem;
+        const call = item as { type?: string; namespace?: string; name?: string; call_id?: string; input?: string; output?: unknown; id?: string };
+        switch (call.type) {
+          case 'function_call': {
+            if (!call.namespace) return item;
+            const { namespace, ...rest } = call;
+            return { ...rest, name: modelName(String(call.name), namespace) } as ResponseInputItem;
+          }
+          case 'custom_tool_call':
+            return {
+              type: 'function_call',
+              id: call.id,
+              call_id: call.call_id,
+              name: modelName(String(call.name), call.namespace),
+              arguments: JSON.stringify({ [CUSTOM_INPUT_FIELD]: call.input ?? '' }),
+            } as ResponseInputItem;
+          case 'custom_tool_call_output':
+            return { type: 'function_call_output', call_id: call.call_id, output: call.output } as ResponseInputItem;
+          default:
+            return item;
+        }
       });
     },
   };
 }
 
+function customAsFunction(tool: ToolDecl, name: string): FunctionToolDecl {
+  const format = tool.format;
+  const grammar =
+    format?.type === 'grammar' && format.definition
+      ? `\nThe input must match this ${format.syntax ?? ''} grammar:\n${format.definition}`
+      : '';
+  return {
+    type: 'function',
+    name,
+    description: `${tool.description ?? ''}${grammar}`.trim() || null,
+    parameters: {
+      type: 'object',
+      properties: { [CUSTOM_INPUT_FIELD]: { type: 'string', description: 'The raw input of the tool, as free-form text.' } },
+      required: [CUSTOM_INPUT_FIELD],
+      additionalProperties: false,
+    },
+    strict: true,
+  };
+}
+
 /** `namespace__name`, kept within the 64 characters function names allow and never reused. */
-function flatName(namespace: string, name: string, taken: Map<string, QualifiedName>): string {
+function flatName(namespace: string, name: string, taken: Map<string, OfferedTool>): string {
   const plain = `${namespace}__${name}`.replace(/[^a-zA-Z0-9_-]/g, '_');
   if (plain.length <= MAX_NAME && !taken.has(plain)) return plain;
   const hash = createHash('sha256').update(`${namespace}\u0000${name}`).digest('hex').slice(0, 8);

@@ -1,5 +1,5 @@
-// Which tools a request may declare (README, "Tools"): client-side tools are run by the client
-// and always accepted; an official built-in tool needs a back-end here; any other type is
+// Which tools a request may declare (README, "Tools"): client-side tools (function, custom,
+// namespace) are run by the client and always accepted; an official built-in tool needs a back-end here; any other type is
 // refused by name. Cache-only web_search (`external_web_access: false`) never fetches anything,
 // so with no search cache it is accepted and simply not offered to the model.
 import { badRequest } from '../protocol/errors.js';
@@ -19,7 +19,6 @@ const BUILT_IN_TOOLS: Record<string, string> = {
   code_interpreter: 'code_interpreter is not available on this server yet',
   image_generation: 'image_generation is not available on this server yet',
   mcp: 'mcp tools are not available on this server yet',
-  custom: 'custom tools are not available on this server yet',
   computer: 'computer use is not supported by Parley',
   computer_use: 'computer use is not supported by Parley',
   computer_use_preview: 'computer use is not supported by Parley',
@@ -39,6 +38,9 @@ function checkTool(tool: ToolDecl, param: string): void {
   switch (tool.type) {
     case 'function':
       return checkName(tool, param);
+    case 'custom':
+      checkName(tool, param);
+      return checkCustomFormat(tool.format, `${param}.format`);
     case 'namespace':
       checkName(tool, param);
       if (!Array.isArray(tool.tools) || tool.tools.length === 0) {
@@ -69,4 +71,16 @@ function checkName(tool: ToolDecl, param: string): void {
       'invalid_value',
     );
   }
+}
+
+function checkCustomFormat(format: unknown, param: string): void {
+  if (format === undefined || format === null) return;
+  const f = format as { type?: unknown; syntax?: unknown; definition?: unknown };
+  if (f.type === 'text') return;
+  if (f.type === 'grammar' && (f.syntax === 'lark' || f.syntax === 'regex') && typeof f.definition === 'string') return;
+  throw badRequest(
+    `Invalid value for '${param}': expected {"type": "text"} or {"type": "grammar", "syntax": "lark" | "regex", "definition": "..."}.`,
+    param,
+    'invalid_value',
+  );
 }

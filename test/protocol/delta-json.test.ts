@@ -13,6 +13,7 @@ test('deltaJson(event) === JSON.stringify(event) for every delta event shape', (
       { type: 'response.refusal.delta', sequence_number: 9, item_id: 'msg_2', output_index: 0, content_index: 0, delta },
       { type: 'response.reasoning_text.delta', sequence_number: 10, item_id: 'rs_1', output_index: 0, content_index: 0, delta },
       { type: 'response.function_call_arguments.delta', sequence_number: 11, item_id: 'fc_1', output_index: 3, delta },
+      { type: 'response.custom_tool_call_input.delta', sequence_number: 12, item_id: 'ctc_1', output_index: 4, delta },
     ] as const;
     for (const event of events) assert.equal(deltaJson(event as never), JSON.stringify(event));
   }
