@@ -23,6 +23,8 @@ export interface Config {
   /** Background responses that run at once; the rest wait as `queued`. */
   backgroundConcurrency: number;
   logLevel: string;
+  /** Writes reasoning summaries for back-ends that give raw reasoning only; unset = the same model. */
+  summaryModel?: string;
 }
 
 const list = (value: string | undefined) =>
@@ -58,5 +60,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backgroundLogRetainMs: int(env.PARLEY_BACKGROUND_RETAIN_MS, 3_600_000),
     backgroundConcurrency: Math.max(1, int(env.PARLEY_BACKGROUND_CONCURRENCY, 16)),
     logLevel: env.PARLEY_LOG_LEVEL || 'info',
+    summaryModel: env.PARLEY_SUMMARY_MODEL || undefined,
   };
 }

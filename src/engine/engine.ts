@@ -17,6 +17,7 @@ import { checkTools } from '../tools/rules.js';
 import { loadChain, normalizeInput } from './context.js';
 import { Semaphore } from './semaphore.js';
 import { stepSink } from './step.js';
+import { summarisingSink, summaryInstructions, type Summarise } from './summaries.js';
 import { toResponseUsage } from './usage.js';
 
 export interface EngineDeps {
@@ -118,23 +119,31 @@ export class Engine {
       metadata: request.metadata ?? null,
       signal: run.controller.signal,
     };
-    run.done = this.execute(run, resolved.backend, modelRequest, offered).then(() => this.finish(run, input));
+    run.done = this.execute(run, resolved.backend, modelRequest, offered, model).then(() => this.finish(run, input));
     return run;
   }
 
-  private async execute(run: ActiveRun, backend: ModelBackend, request: ModelRequest, tools: ClientTools) {
+  private async execute(run: ActiveRun, backend: ModelBackend, request: ModelRequest, tools: ClientTools, model: string) {
     const { writer } = run;
     const { sink, result } = stepSink(writer, tools);
+    const detail = request.reasoning?.summary ?? (request.reasoning as { generate_summary?: string } | null)?.generate_summary;
+    const summaries = detail
+      ? summarisingSink(sink, this.summariser(model, detail, request.signal), (error) =>
+          this.deps.logger.warn({ err: error, response: run.id }, 'reasoning summary failed; the item has none'),
+        )
+      : null;
     let release: (() => void) | null = null;
     try {
       if (run.background) release = await this.backgroundSlots.acquire(request.signal);
       writer.inProgress();
-      await backend.stream(request, sink);
+      await backend.stream(request, summaries?.sink ?? sink);
+      await summaries?.settled();
       writer.setUsage(toResponseUsage(result, request));
       if (result.finish === 'length') writer.incomplete('max_output_tokens');
       else if (result.finish === 'content-filter') writer.incomplete('content_filter');
       else writer.completed();
     } catch (error) {
+      summaries?.abort();
       writer.setUsage(toResponseUsage(result, request));
       if (request.signal.aborted) writer.cancelled();
       else if (error instanceof ModelError) writer.failed(error.code, error.message);
@@ -145,6 +154,31 @@ export class Engine {
     } finally {
       release?.();
     }
+  }
+
+  /** Summaries come from PARLEY_SUMMARY_MODEL, or the model that reasoned. */
+  private summariser(model: string, detail: string, runSignal: AbortSignal): Summarise {
+    return async (reasoning, onDelta, signal) => {
+      const { backend, upstreamModel } = this.deps.models.resolve(this.deps.config.summaryModel ?? model);
+      const request: ModelRequest = {
+        model: upstreamModel,
+        instructions: summaryInstructions(detail),
+        input: [{ type: 'message', role: 'user', content: reasoning }],
+        tools: [],
+        toolChoice: 'none',
+        parallelToolCalls: false,
+        textFormat: { type: 'text' },
+        temperature: null,
+        topP: null,
+        maxOutputTokens: 400,
+        reasoning: null,
+        metadata: null,
+        signal: AbortSignal.any([signal, runSignal]),
+      };
+      await backend.stream(request, (part) => {
+        if (part.type === 'text-delta') onDelta(part.delta);
+      });
+    };
   }
 
   /** Ends the log, then stores; the run stays findable until it is stored. */

@@ -25,6 +25,10 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
   const parts = new Map<string, TextPartWriter | RefusalPartWriter | ReasoningWriter | FunctionCallWriter | CustomInputDecoder>();
   let message: MessageWriter | null = null;
 
+  const reasoning = (id: string) => {
+    const writer = parts.get(id);
+    return writer && 'summaryDelta' in writer ? writer : undefined;
+  };
   const openMessage = () => (message?.open ? message : (message = writer.openMessage()));
   const closeMessage = () => {
     message?.done();
@@ -60,6 +64,13 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
       case 'tool-call-delta':
         result.outputChars += part.delta.length;
         parts.get(part.id)?.delta(part.delta);
+        return;
+      case 'reasoning-summary-delta':
+        result.outputChars += part.delta.length;
+        reasoning(part.id)?.summaryDelta(part.delta);
+        return;
+      case 'reasoning-summary-part-end':
+        reasoning(part.id)?.endSummaryPart();
         return;
       case 'text-end':
       case 'refusal-end':

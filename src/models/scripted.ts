@@ -71,7 +71,10 @@ class Script {
         return this.text(words(numbers[0] ?? 20));
       case 'reasoning':
         return (
-          (await this.reasoning(`The user wrote "${lastUserText(this.request.input)}". A short, direct answer fits.`)) &&
+          (await this.reasoning(
+            `The user wrote "${lastUserText(this.request.input)}". A short, direct answer fits.`,
+            '**Answering directly**\n\nThe question is short, so a short answer fits.',
+          )) &&
           this.text('Here is my answer after thinking it through.')
         );
       case 'refusal':
@@ -118,16 +121,28 @@ class Script {
     return this.streamPart('text', text, end, delayMs);
   }
 
-  private reasoning(text: string): Promise<boolean> {
-    return this.streamPart('reasoning', text, true, 0);
+  /** Raw reasoning, then — when the request asks for one — a summary, like OpenAI's reasoning models. */
+  private async reasoning(text: string, summary: string): Promise<boolean> {
+    const id = `reasoning-${newId('rs')}`;
+    if (!(await this.streamPart('reasoning', text, false, 0, id))) return false;
+    const wanted = this.request.reasoning as { summary?: string | null; generate_summary?: string | null } | null;
+    if (wanted?.summary || wanted?.generate_summary) {
+      for (const delta of tokenize(summary)) {
+        this.outputTokens++;
+        this.reasoningTokens++;
+        this.sink({ type: 'reasoning-summary-delta', id, delta });
+      }
+      this.sink({ type: 'reasoning-summary-part-end', id });
+    }
+    this.sink({ type: 'reasoning-end', id });
+    return true;
   }
 
   private refusal(text: string): Promise<boolean> {
     return this.streamPart('refusal', text, true, 0);
   }
 
-  private async streamPart(kind: 'text' | 'reasoning' | 'refusal', text: string, end: boolean, delayMs: number) {
-    const id = `${kind}-${newId('msg')}`;
+  private async streamPart(kind: 'text' | 'reasoning' | 'refusal', text: string, end: boolean, delayMs: number, id = `${kind}-${newId('msg')}`) {
     this.sink({ type: `${kind}-start`, id });
     for (const delta of tokenize(text)) {
       if (delayMs) await sleep(delayMs, undefined, { signal: this.request.signal });

@@ -22,6 +22,9 @@ export type ModelPart =
   | { type: 'reasoning-start'; id: string }
   | { type: 'reasoning-delta'; id: string; delta: string }
   | { type: 'reasoning-end'; id: string }
+  /** A summary of reasoning `id`, in one or more parts; sent before that reasoning's end. */
+  | { type: 'reasoning-summary-delta'; id: string; delta: string }
+  | { type: 'reasoning-summary-part-end'; id: string }
   | { type: 'tool-call-start'; id: string; callId: string; name: string }
   | { type: 'tool-call-delta'; id: string; delta: string }
   | { type: 'tool-call-end'; id: string }

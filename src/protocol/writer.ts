@@ -346,11 +346,13 @@ export class RefusalPartWriter {
 // Reasoning ----------------------------------------------------------------------------------
 
 type ReasoningText = NonNullable<ResponseReasoningItem['content']>[number];
+type SummaryText = ResponseReasoningItem['summary'][number];
 
 export class ReasoningWriter implements Closable {
   readonly item: ResponseReasoningItem & { content: ReasoningText[] };
   readonly outputIndex: number;
   private textPart: ReasoningText | null = null;
+  private summaryPart: SummaryText | null = null;
   open = true;
 
   constructor(private readonly w: EventWriter) {
@@ -388,6 +390,63 @@ export class ReasoningWriter implements Closable {
     return part;
   }
 
+  /**
+   * Summary text streams into `summary_text` parts after the raw text; `endSummaryPart` closes
+   * one, and the next delta opens another.
+   */
+  summaryDelta(delta: string): void {
+    if (delta === '') return;
+    const part = this.summaryPart ?? this.openSummaryPart();
+    part.text += delta;
+    this.w.emit({
+      type: 'response.reasoning_summary_text.delta',
+      sequence_number: this.w.next(),
+      item_id: this.item.id,
+      output_index: this.outputIndex,
+      summary_index: this.item.summary.length - 1,
+      delta,
+    });
+  }
+
+  endSummaryPart(): void {
+    const part = this.summaryPart;
+    if (!part) return;
+    this.summaryPart = null;
+    const summaryIndex = this.item.summary.length - 1;
+    this.w.emit({
+      type: 'response.reasoning_summary_text.done',
+      sequence_number: this.w.next(),
+      item_id: this.item.id,
+      output_index: this.outputIndex,
+      summary_index: summaryIndex,
+      text: part.text,
+    });
+    this.w.emit({
+      type: 'response.reasoning_summary_part.done',
+      sequence_number: this.w.next(),
+      item_id: this.item.id,
+      output_index: this.outputIndex,
+      summary_index: summaryIndex,
+      part: { type: 'summary_text', text: part.text },
+    });
+  }
+
+  private openSummaryPart(): SummaryText {
+    this.closeText();
+    const part: SummaryText = { type: 'summary_text', text: '' };
+    this.item.summary.push(part);
+    this.summaryPart = part;
+    this.w.emit({
+      type: 'response.reasoning_summary_part.added',
+      sequence_number: this.w.next(),
+      item_id: this.item.id,
+      output_index: this.outputIndex,
+      summary_index: this.item.summary.length - 1,
+      part: { type: 'summary_text', text: '' },
+    });
+    return part;
+  }
+
   private closeText(): void {
     const part = this.textPart;
     if (!part) return;
@@ -414,6 +473,7 @@ export class ReasoningWriter implements Closable {
   done(status: ItemStatus = 'completed'): void {
     if (!this.open) return;
     this.closeText();
+    this.endSummaryPart();
     this.open = false;
     this.item.status = status;
     this.w.itemDone(this, this.outputIndex);

@@ -94,6 +94,26 @@ describe('Responses API through the openai SDK (scripted model)', () => {
     assert.match(reasoning.content![0].text, /The user wrote "\/reasoning"/);
   });
 
+  test('reasoning with a requested summary: summary parts stream inside the reasoning item', async () => {
+    const { final, types } = await collect(
+      await client.responses.create({ model: 'scripted', input: '/reasoning', reasoning: { summary: 'auto' }, stream: true }),
+    );
+    const reasoning = final.output[0] as { summary: Array<{ type: string; text: string }>; content?: Array<{ text: string }> };
+    assert.deepEqual(reasoning.summary, [
+      { type: 'summary_text', text: '**Answering directly**\n\nThe question is short, so a short answer fits.' },
+    ]);
+    assert.match(reasoning.content![0].text, /The user wrote/);
+    const order = types.filter((t) => t.includes('reasoning'));
+    assert.deepEqual([...new Set(order)], [
+      'response.reasoning_text.delta',
+      'response.reasoning_text.done',
+      'response.reasoning_summary_part.added',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.done',
+      'response.reasoning_summary_part.done',
+    ]);
+  });
+
   test('refusal', async () => {
     const { final, types } = await collect(await client.responses.create({ model: 'scripted', input: '/refusal', stream: true }));
     assert.ok(types.includes('response.refusal.delta') && types.includes('response.refusal.done'));
