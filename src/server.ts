@@ -27,7 +27,7 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, dataDir: config.dataDir, upstream: config.upstream?.url ?? null }, 'parley listening');
+  logger.info({ url, dataDir: config.dataDir, upstreams: config.upstreams.map((u) => `${u.name} ${u.protocol} ${u.url}`) }, 'parley listening');
 
   return {
     url,

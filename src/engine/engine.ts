@@ -102,6 +102,7 @@ export class Engine {
     }
 
     const offered = clientTools(tools);
+    const defaults = resolved.params;
     const modelRequest: ModelRequest = {
       model: resolved.upstreamModel,
       instructions: request.instructions ?? null,
@@ -110,10 +111,10 @@ export class Engine {
       toolChoice: request.tool_choice ?? 'auto',
       parallelToolCalls: request.parallel_tool_calls ?? true,
       textFormat: (request.text?.format ?? { type: 'text' }) as TextFormat,
-      temperature: request.temperature ?? null,
-      topP: request.top_p ?? null,
-      maxOutputTokens: request.max_output_tokens ?? null,
-      reasoning: request.reasoning ?? null,
+      temperature: request.temperature ?? defaults.temperature ?? null,
+      topP: request.top_p ?? defaults.top_p ?? null,
+      maxOutputTokens: request.max_output_tokens ?? defaults.max_output_tokens ?? null,
+      reasoning: withDefaultEffort(request.reasoning, defaults.reasoning_effort),
       user: request.safety_identifier ?? request.user ?? null,
       promptCacheKey: request.prompt_cache_key ?? null,
       metadata: request.metadata ?? null,
@@ -236,4 +237,9 @@ export class Engine {
     const pending = [...this.runs.values()].map((run) => (run.abort(), run.done));
     await Promise.allSettled(pending);
   }
+}
+
+function withDefaultEffort(reasoning: ModelRequest['reasoning'] | undefined, effort: string | undefined): ModelRequest['reasoning'] {
+  if (!effort || reasoning?.effort) return reasoning ?? null;
+  return { ...reasoning, effort };
 }

@@ -37,7 +37,7 @@ describe('bad input', () => {
     ['temperature out of range', '{"model": "scripted", "input": "x", "temperature": 7}', 400, { param: 'temperature' }],
     ['a bad nested type', '{"model": "scripted", "input": [{"role": "user", "content": 5}]}', 400, { param: 'input[0].content' }],
     ['an unknown role', '{"model": "scripted", "input": [{"role": "robot", "content": "x"}]}', 400, { param: 'input[0].role' }],
-    ['an unknown model', '{"model": "gpt-nope", "input": "x"}', 400, { param: 'model', code: 'model_not_found' }],
+    ['an unknown model', '{"model": "gpt-nope", "input": "x"}', 404, { param: 'model', code: 'model_not_found' }],
     ['an unknown previous_response_id', '{"model": "scripted", "input": "x", "previous_response_id": "resp_nope"}', 404, { param: 'previous_response_id' }],
     ['a tool type that is not in the API', '{"model": "scripted", "input": "x", "tools": [{"type": "teleport"}]}', 400, { param: 'tools[0].type' }],
     ['a built-in tool Parley cannot run yet', '{"model": "scripted", "input": "x", "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]}', 400, { param: 'tools[0].type', code: 'unsupported_tool' }],
