@@ -45,9 +45,14 @@ export async function normalizeInput(input: string | RawItem[] | undefined, stor
 function message(role: string, content: unknown, id?: string): StoredItem {
   const parts =
     typeof content === 'string'
-      ? [role === 'assistant' ? { type: 'output_text', text: content, annotations: [] } : { type: 'input_text', text: content }]
-      : content;
+      ? [role === 'assistant' ? { type: 'output_text', text: content, annotations: [], logprobs: [] } : { type: 'input_text', text: content }]
+      : (content as { type?: unknown; logprobs?: unknown }[]).map(withLogprobs);
   return { id: id ?? newId('msg'), type: 'message', role, content: parts, status: 'completed' };
+}
+
+/** `output_text` parts a client wrote get the (empty) `logprobs` the official item shape requires. */
+function withLogprobs(part: { type?: unknown; logprobs?: unknown }) {
+  return part?.type === 'output_text' && part.logprobs === undefined ? { ...part, logprobs: [] } : part;
 }
 
 function newItemId(type: string): string {

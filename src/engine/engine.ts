@@ -3,10 +3,10 @@
 // socket; streaming, waiting, background, resume and cancel all follow the same log.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { ModelError, type ModelBackend, type ModelRequest, type TextFormat } from '../models/types.js';
+import { ModelError, type DeclaredRequest, type ModelBackend, type ModelRequest, type TextFormat } from '../models/types.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { badRequest, responseNotFound } from '../protocol/errors.js';
-import { parseCreateRequest } from '../protocol/request.js';
+import { parseCreateRequest, type CreateResponseRequest } from '../protocol/request.js';
 import { newResponseObject } from '../protocol/response.js';
 import type { ResponseInputItem, ResponseObject, StoredItem } from '../protocol/types.js';
 import { EventWriter } from '../protocol/writer.js';
@@ -14,11 +14,14 @@ import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
 import { clientTools, type ClientTools } from '../tools/client-tools.js';
 import { checkTools } from '../tools/rules.js';
+import { kindForToolType } from '../tools/server-tools.js';
+import type { ServerTool, ToolRequestContext, ToolServices } from '../tools/types.js';
 import { loadChain, normalizeInput } from './context.js';
+import { conversationParam, Conversations, type ConversationTurn } from './conversation.js';
 import { Semaphore } from './semaphore.js';
-import { stepSink } from './step.js';
 import { summarisingSink, summaryInstructions, type Summarise } from './summaries.js';
-import { toResponseUsage } from './usage.js';
+import { runTurn } from './turn.js';
+import { emptyUsage, toResponseUsage } from './usage.js';
 
 export interface EngineDeps {
   config: Config;
@@ -60,12 +63,19 @@ class ActiveRun implements Run {
   }
 }
 
+interface RunOptions {
+  include: readonly string[];
+  maxToolCalls: number | null;
+}
+
 export class Engine {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly backgroundSlots: Semaphore;
+  private readonly conversations: Conversations;
 
   constructor(private readonly deps: EngineDeps) {
     this.backgroundSlots = new Semaphore(deps.config.backgroundConcurrency);
+    this.conversations = new Conversations(deps.store);
   }
 
   /** Validates a request, starts its run and returns it once `response.created` is logged. */
@@ -73,21 +83,20 @@ export class Engine {
     const request = parseCreateRequest(body);
     const { store, models, log, config } = this.deps;
     const tools = request.tools ?? [];
-    checkTools(tools);
     const model = request.model ?? models.defaultModel;
     const resolved = models.resolve(model);
+    checkTools(tools, this.toolServices, resolved.backend.hostsBuiltInTools);
     const background = request.background ?? false;
     const stored = request.store ?? true;
     if (background && !stored) throw badRequest('Background responses must be stored: set store to true.', 'store');
-    if (request.conversation !== undefined && request.conversation !== null) {
-      throw badRequest('The conversation parameter is not supported by this server yet.', 'conversation');
-    }
+    const conversationId = conversationParam(request.conversation, request.previous_response_id);
 
     if (request.previous_response_id) await this.runs.get(request.previous_response_id)?.done;
     const history = request.previous_response_id ? await loadChain(request.previous_response_id, store) : [];
     const input = await normalizeInput(request.input as Parameters<typeof normalizeInput>[0], store);
 
     const response = newResponseObject(request, model, background, stored);
+    const conversation = conversationId ? await this.conversations.begin(conversationId, input, response) : null;
     log.open(response.id, background ? config.backgroundLogRetainMs : 0);
     const writer = new EventWriter(response, (event) => log.append(response.id, event));
     const run = new ActiveRun(response.id, writer, background, request.stream ?? false, stored);
@@ -98,15 +107,23 @@ export class Engine {
     if (background) {
       run.acceptedJson = JSON.stringify(response);
       // Stored at once so that it can be polled; other responses are stored when they end.
-      await store.createResponse(response, input);
+      try {
+        await store.createResponse(response, input);
+      } catch (error) {
+        // Nothing will run: release what the run holds (the conversation, the log, the registry).
+        writer.failed('server_error', 'The response could not be stored.');
+        await this.finish(run, input, conversation);
+        throw error;
+      }
     }
 
-    const offered = clientTools(tools);
     const defaults = resolved.params;
+    const context = [...history, ...(conversation?.items ?? []), ...(input as unknown as ResponseInputItem[])];
+    const offered = clientTools(tools, this.serverTools(tools, { input: context }));
     const modelRequest: ModelRequest = {
       model: resolved.upstreamModel,
       instructions: request.instructions ?? null,
-      input: offered.toModelInput([...history, ...(input as unknown as ResponseInputItem[])]),
+      input: offered.toModelInput(context),
       tools: offered.functions as unknown as ModelRequest['tools'],
       toolChoice: request.tool_choice ?? 'auto',
       parallelToolCalls: request.parallel_tool_calls ?? true,
@@ -118,34 +135,40 @@ export class Engine {
       user: request.safety_identifier ?? request.user ?? null,
       promptCacheKey: request.prompt_cache_key ?? null,
       metadata: request.metadata ?? null,
+      declared: declaredRequest(request, context),
       signal: run.controller.signal,
     };
-    run.done = this.execute(run, resolved.backend, modelRequest, offered, model).then(() => this.finish(run, input));
+    const options: RunOptions = { include: request.include ?? [], maxToolCalls: request.max_tool_calls ?? null };
+    run.done = this.execute(run, resolved.backend, modelRequest, offered, model, options).then(() => this.finish(run, input, conversation));
     return run;
   }
 
-  private async execute(run: ActiveRun, backend: ModelBackend, request: ModelRequest, tools: ClientTools, model: string) {
+  private async execute(run: ActiveRun, backend: ModelBackend, request: ModelRequest, tools: ClientTools, model: string, options: RunOptions) {
     const { writer } = run;
-    const { sink, result } = stepSink(writer, tools);
     const detail = request.reasoning?.summary ?? (request.reasoning as { generate_summary?: string } | null)?.generate_summary;
-    const summaries = detail
-      ? summarisingSink(sink, this.summariser(model, detail, request.signal), (error) =>
-          this.deps.logger.warn({ err: error, response: run.id }, 'reasoning summary failed; the item has none'),
-        )
-      : null;
+    const summariser = detail ? this.summariser(model, detail, request.signal) : null;
+    const onSummaryError = (error: unknown) => this.deps.logger.warn({ err: error, response: run.id }, 'reasoning summary failed; the item has none');
+    const usage = emptyUsage();
     let release: (() => void) | null = null;
     try {
       if (run.background) release = await this.backgroundSlots.acquire(request.signal);
       writer.inProgress();
-      await backend.stream(request, summaries?.sink ?? sink);
-      await summaries?.settled();
-      writer.setUsage(toResponseUsage(result, request));
-      if (result.finish === 'length') writer.incomplete('max_output_tokens');
-      else if (result.finish === 'content-filter') writer.incomplete('content_filter');
+      const finish = await runTurn({
+        writer,
+        backend,
+        request,
+        tools,
+        include: options.include,
+        maxToolCalls: options.maxToolCalls,
+        wrap: summariser ? (sink) => summarisingSink(sink, summariser, onSummaryError) : null,
+        usage,
+      });
+      writer.setUsage(toResponseUsage(usage));
+      if (finish === 'length') writer.incomplete('max_output_tokens');
+      else if (finish === 'content-filter') writer.incomplete('content_filter');
       else writer.completed();
     } catch (error) {
-      summaries?.abort();
-      writer.setUsage(toResponseUsage(result, request));
+      writer.setUsage(toResponseUsage(usage));
       if (request.signal.aborted) writer.cancelled();
       else if (error instanceof ModelError) writer.failed(error.code, error.message);
       else {
@@ -155,6 +178,20 @@ export class Engine {
     } finally {
       release?.();
     }
+  }
+
+  private get toolServices(): ToolServices {
+    const { config, store, logger } = this.deps;
+    return { config, store, logger };
+  }
+
+  /** The built-in tools of a request that Parley can run here (the others were refused or are not offered). */
+  private serverTools(tools: readonly { type: string }[], context: ToolRequestContext): ServerTool[] {
+    const services = this.toolServices;
+    return tools.flatMap((declaration) => {
+      const kind = kindForToolType(declaration.type);
+      return kind && !kind.unavailable(services, declaration) ? [kind.create(declaration, services, context)] : [];
+    });
   }
 
   /** Summaries come from PARLEY_SUMMARY_MODEL, or the model that reasoned. */
@@ -182,8 +219,11 @@ export class Engine {
     };
   }
 
-  /** Ends the log, then stores; the run stays findable until it is stored. */
-  private async finish(run: ActiveRun, input: StoredItem[]) {
+  /**
+   * Ends the log, then stores and adds the turn to its conversation; the run stays findable
+   * until it is stored.
+   */
+  private async finish(run: ActiveRun, input: StoredItem[], conversation: ConversationTurn | null) {
     this.deps.log.end(run.id);
     const { store, logger } = this.deps;
     try {
@@ -191,6 +231,11 @@ export class Engine {
       else if (run.stored) await store.createResponse(run.writer.response, input);
     } catch (error) {
       logger.error({ err: error, response: run.id }, 'storing the response failed');
+    }
+    try {
+      await conversation?.end(run.writer.response);
+    } catch (error) {
+      logger.error({ err: error, response: run.id, conversation: conversation?.id }, 'adding the turn to its conversation failed');
     } finally {
       this.runs.delete(run.id);
     }
@@ -237,6 +282,19 @@ export class Engine {
     const pending = [...this.runs.values()].map((run) => (run.abort(), run.done));
     await Promise.allSettled(pending);
   }
+}
+
+/** The request as declared, for a back-end that speaks Responses itself. */
+function declaredRequest(request: CreateResponseRequest, context: ResponseInputItem[]): DeclaredRequest {
+  return {
+    input: context,
+    tools: (request.tools ?? []) as unknown as DeclaredRequest['tools'],
+    include: request.include ?? null,
+    verbosity: request.text?.verbosity ?? null,
+    maxToolCalls: request.max_tool_calls ?? null,
+    topLogprobs: request.top_logprobs ?? null,
+    truncation: request.truncation ?? null,
+  };
 }
 
 function withDefaultEffort(reasoning: ModelRequest['reasoning'] | undefined, effort: string | undefined): ModelRequest['reasoning'] {

@@ -1,7 +1,10 @@
 // Maps one model step's parts onto the EventWriter (DESIGN.md, "Model step → events").
 import type { FinishReason, ModelPart, PartSink, Usage } from '../models/types.js';
+import { citing, type CitingText } from '../tools/citations.js';
 import { CUSTOM_INPUT_FIELD, type ClientTools } from '../tools/client-tools.js';
 import { JsonStringFieldStream } from '../tools/json-string-field.js';
+import { CheckedCustomCall } from './checked-custom-call.js';
+import type { ServerToolCall, ServerToolContext } from '../tools/types.js';
 import type {
   CustomToolCallWriter,
   EventWriter,
@@ -17,13 +20,21 @@ export interface StepResult {
   usage: Usage | null;
   /** Characters of output, to estimate usage when the back-end reports none. */
   outputChars: number;
+  /** Calls of built-in tools, to run once the step has ended. */
+  serverCalls: PendingServerCall[];
+  /** Calls of grammar-constrained custom tools whose input does not match: the turn retries or writes them. */
+  invalidCalls: CheckedCustomCall[];
 }
 
 /** A sink that turns parts into events; `result` fills in as the step runs. */
-export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartSink; result: StepResult } {
-  const result: StepResult = { finish: null, usage: null, outputChars: 0 };
-  const parts = new Map<string, TextPartWriter | RefusalPartWriter | ReasoningWriter | FunctionCallWriter | CustomInputDecoder>();
+export function stepSink(writer: EventWriter, tools: ClientTools, context: ServerToolContext): { sink: PartSink; result: StepResult } {
+  const result: StepResult = { finish: null, usage: null, outputChars: 0, serverCalls: [], invalidCalls: [] };
+  const parts = new Map<
+    string,
+    TextPartWriter | CitingText | RefusalPartWriter | ReasoningWriter | FunctionCallWriter | CustomInputDecoder | CheckedCustomCall | PendingServerCall
+  >();
   let message: MessageWriter | null = null;
+  const encryptedReasoning = context.include.includes('reasoning.encrypted_content');
 
   const reasoning = (id: string) => {
     const writer = parts.get(id);
@@ -38,7 +49,7 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
   const sink = (part: ModelPart): void => {
     switch (part.type) {
       case 'text-start':
-        parts.set(part.id, openMessage().openText());
+        parts.set(part.id, citing(openMessage().openText(), context.citations));
         return;
       case 'refusal-start':
         parts.set(part.id, openMessage().openRefusal());
@@ -50,12 +61,17 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
       case 'tool-call-start': {
         closeMessage();
         const tool = tools.fromModel(part.name);
-        parts.set(
-          part.id,
-          tool.kind === 'custom'
-            ? new CustomInputDecoder(writer.openCustomToolCall(part.callId, tool.name, tool.namespace))
-            : writer.openFunctionCall(part.callId, tool.name, tool.namespace),
-        );
+        if (tool.kind === 'server') {
+          const call = new PendingServerCall(tool.name, part.callId, tool.tool.begin(tool.name, part.callId, context));
+          result.serverCalls.push(call);
+          parts.set(part.id, call);
+        } else if (tool.kind === 'custom') {
+          const open = () => writer.openCustomToolCall(part.callId, tool.name, tool.namespace);
+          // A grammar-constrained input is held until it is known to match; a free-form one streams.
+          parts.set(part.id, tool.grammar ? new CheckedCustomCall(open, tool.grammar, part.callId, part.name, result.invalidCalls) : new CustomInputDecoder(open()));
+        } else {
+          parts.set(part.id, writer.openFunctionCall(part.callId, tool.name, tool.namespace));
+        }
         return;
       }
       case 'text-delta':
@@ -72,12 +88,19 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
       case 'reasoning-summary-part-end':
         reasoning(part.id)?.endSummaryPart();
         return;
+      case 'reasoning-end':
+        reasoning(part.id)?.done('completed', encryptedReasoning ? part.encryptedContent : undefined);
+        parts.delete(part.id);
+        return;
       case 'text-end':
       case 'refusal-end':
-      case 'reasoning-end':
       case 'tool-call-end':
         parts.get(part.id)?.done();
         parts.delete(part.id);
+        return;
+      case 'event':
+        // An upstream that speaks Responses: its item events are relayed as they are.
+        writer.relay(part.event);
         return;
       case 'finish':
         closeMessage();
@@ -89,6 +112,26 @@ export function stepSink(writer: EventWriter, tools: ClientTools): { sink: PartS
     }
   };
   return { sink, result };
+}
+
+/** A built-in tool call as the model writes it: the arguments are kept for the model's history. */
+export class PendingServerCall {
+  arguments = '';
+
+  constructor(
+    readonly name: string,
+    readonly callId: string,
+    readonly call: ServerToolCall,
+  ) {}
+
+  delta(argumentsDelta: string): void {
+    this.arguments += argumentsDelta;
+    this.call.delta(argumentsDelta);
+  }
+
+  done(): void {
+    this.call.end();
+  }
 }
 
 /** The model writes `{"input": "..."}`; the client sees the decoded input stream as it comes. */

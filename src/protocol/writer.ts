@@ -1,6 +1,7 @@
 // The EventWriter is the only place an event is born. It keeps the Response snapshot in step
 // with what it emits, stamps sequence numbers and indices, and serialises each event exactly
 // once into the SSE frame that every follower and the log share.
+import { applyEvent, type AccumulatorState } from './accumulate.js';
 import { newId } from './ids.js';
 import { sseFrame } from './sse.js';
 import type {
@@ -13,6 +14,7 @@ import type {
   ResponseReasoningItem,
   ResponseStreamEvent,
   ResponseUsage,
+  UnnumberedEvent,
 } from './types.js';
 import type { LoggedEvent } from '../streams/types.js';
 
@@ -54,6 +56,7 @@ export class EventWriter {
   private seq = 0;
   private readonly openItems = new Set<Closable>();
   private ended = false;
+  private relayed: RelayedItems | null = null;
 
   constructor(
     readonly response: ResponseObject,
@@ -137,6 +140,22 @@ export class EventWriter {
     this.ended = true;
   }
 
+  // Relayed events ---------------------------------------------------------------------------
+
+  /**
+   * Relays an item-level event from an upstream that speaks Responses itself. The event is
+   * applied to the snapshot first (`applyEvent`: its indices and ids must agree with it, or this
+   * throws before anything is sent), then gets Parley's sequence number and is emitted. The
+   * lifecycle events are Parley's own and cannot be relayed.
+   */
+  relay(event: ResponseStreamEvent): void {
+    if (this.ended) throw new Error(`event ${event.type} after the terminal event`);
+    if (!this.relayed) this.relayed = this.track(new RelayedItems(this));
+    this.relayed.apply(event);
+    event.sequence_number = this.next();
+    this.emit(event);
+  }
+
   // Items ------------------------------------------------------------------------------------
 
   openMessage(): MessageWriter {
@@ -153,6 +172,11 @@ export class EventWriter {
 
   openCustomToolCall(callId: string, name: string, namespace?: string): CustomToolCallWriter {
     return this.track(new CustomToolCallWriter(this, callId, name, namespace));
+  }
+
+  /** The item of a built-in tool (file_search_call, web_search_call, …), announced as given. */
+  openToolItem<T extends ToolItem>(item: T): ToolItemWriter<T> {
+    return this.track(new ToolItemWriter(this, item));
   }
 
   /** @internal Appends the item to the snapshot and announces it. */
@@ -285,6 +309,21 @@ export class TextPartWriter {
 
   get text(): string {
     return this.part.text;
+  }
+
+  /** Adds an annotation (a citation of text already streamed) and announces it. */
+  annotate(annotation: ResponseOutputText['annotations'][number]): void {
+    const annotationIndex = this.part.annotations.length;
+    this.part.annotations.push(annotation);
+    this.w.emit({
+      type: 'response.output_text.annotation.added',
+      sequence_number: this.w.next(),
+      item_id: this.message.item.id,
+      output_index: this.message.outputIndex,
+      content_index: this.contentIndex,
+      annotation_index: annotationIndex,
+      annotation,
+    } as ResponseStreamEvent);
   }
 
   done(): void {
@@ -470,12 +509,14 @@ export class ReasoningWriter implements Closable {
     });
   }
 
-  done(status: ItemStatus = 'completed'): void {
+  /** `encryptedContent` is set on the item (`reasoning.encrypted_content` was included). */
+  done(status: ItemStatus = 'completed', encryptedContent?: string): void {
     if (!this.open) return;
     this.closeText();
     this.endSummaryPart();
     this.open = false;
     this.item.status = status;
+    if (encryptedContent !== undefined) this.item.encrypted_content = encryptedContent;
     this.w.itemDone(this, this.outputIndex);
   }
 
@@ -582,5 +623,178 @@ export class CustomToolCallWriter implements Closable {
 
   close(): void {
     this.done();
+  }
+}
+
+// Built-in tool items ----------------------------------------------------------------------------
+
+type ToolItem = Extract<
+  ResponseObject['output'][number],
+  { type: 'file_search_call' | 'web_search_call' | 'code_interpreter_call' | 'image_generation_call' | 'mcp_call' | 'mcp_list_tools' }
+> & { id: string };
+
+/** Tool item types whose status can be `incomplete` (the others end `failed` when cut short). */
+const HAS_INCOMPLETE = new Set(['file_search_call', 'code_interpreter_call', 'mcp_call']);
+
+/** The lifecycle events of built-in tool items: each carries only its item's id and index. */
+export type ToolProgressType = Extract<
+  ResponseStreamEvent['type'],
+  | `response.file_search_call.${string}`
+  | `response.web_search_call.${string}`
+  | `response.code_interpreter_call.${string}`
+  | 'response.image_generation_call.in_progress'
+  | 'response.image_generation_call.generating'
+  | 'response.image_generation_call.completed'
+  | `response.mcp_call.${string}`
+  | `response.mcp_list_tools.${string}`
+>;
+
+/**
+ * A built-in tool's item. The tool fills in the item's fields (status, results, outputs …) as it
+ * works; `progress` announces lifecycle steps, `done` closes the item with what it holds.
+ */
+export class ToolItemWriter<T extends ToolItem> implements Closable {
+  readonly outputIndex: number;
+  open = true;
+
+  constructor(
+    private readonly w: EventWriter,
+    readonly item: T,
+  ) {
+    this.outputIndex = w.addItem(item);
+  }
+
+  progress(type: ToolProgressType): void {
+    this.w.emit({ type, sequence_number: this.w.next(), output_index: this.outputIndex, item_id: this.item.id } as ResponseStreamEvent);
+  }
+
+  /** A preview of an image_generation_call's image (`partial_images`); the item keeps nothing of it. */
+  partialImage(index: number, b64: string, details: { size?: string; quality?: string; background?: string; output_format?: string } = {}): void {
+    this.w.emit({
+      type: 'response.image_generation_call.partial_image',
+      sequence_number: this.w.next(),
+      output_index: this.outputIndex,
+      item_id: this.item.id,
+      partial_image_index: index,
+      partial_image_b64: b64,
+      ...details,
+    } as ResponseStreamEvent);
+  }
+
+  done(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.w.itemDone(this, this.outputIndex);
+  }
+
+  /**
+   * The response ended while the tool worked: the item closes as it is, its status `incomplete`
+   * where the item type has that status, else `failed`.
+   */
+  close(): void {
+    if (!this.open) return;
+    const item = this.item as { type: string; status?: string };
+    if (item.status && item.status !== 'completed' && item.status !== 'failed') {
+      item.status = HAS_INCOMPLETE.has(item.type) ? 'incomplete' : 'failed';
+    }
+    this.done();
+  }
+}
+
+// Relayed items ------------------------------------------------------------------------------
+
+const LIFECYCLE_EVENTS = new Set<string>([
+  'response.created',
+  'response.queued',
+  'response.in_progress',
+  'response.completed',
+  'response.incomplete',
+  'response.failed',
+  'error',
+]);
+
+type OutputItem = ResponseObject['output'][number];
+
+/** The status a relayed item left open takes where `incomplete` is not one of its statuses; null keeps it. */
+const CLOSING_STATUS: Partial<Record<OutputItem['type'], string | null>> = {
+  web_search_call: 'failed',
+  image_generation_call: 'failed',
+  apply_patch_call_output: 'failed',
+  apply_patch_call: null,
+};
+
+/**
+ * The items an upstream streams, kept in step with the snapshot by the accumulator (the
+ * writer's mirror image), which checks every index and id. When the response ends while one is
+ * still open, it is closed like the writer's own items: its open texts and parts get their
+ * done events, then the item its output_item.done, `incomplete`.
+ */
+class RelayedItems implements Closable {
+  readonly open = true;
+  private readonly state: AccumulatorState;
+  /** Output indices of the relayed items that are not done yet. */
+  private readonly items = new Set<number>();
+
+  constructor(private readonly w: EventWriter) {
+    this.state = { response: w.response, closed: new Set(), ended: false };
+  }
+
+  apply(event: ResponseStreamEvent): void {
+    if (LIFECYCLE_EVENTS.has(event.type)) throw new Error(`${event.type} cannot be relayed: the response lifecycle is Parley's own`);
+    applyEvent(this.state, event);
+    if (event.type === 'response.output_item.added') this.items.add(event.output_index);
+    else if (event.type === 'response.output_item.done') this.items.delete(event.output_index);
+  }
+
+  close(status: ItemStatus): void {
+    for (const index of [...this.items]) this.closeItem(index, status);
+  }
+
+  private closeItem(o: number, status: ItemStatus): void {
+    const item = this.state.response.output[o];
+    const at = { item_id: (item as { id: string }).id, output_index: o };
+    const isClosed = (key: string) => this.state.closed.has(key);
+    const send = (event: UnnumberedEvent) => this.w.relay({ ...event, sequence_number: 0 } as ResponseStreamEvent);
+    const closePart = (c: number, done: UnnumberedEvent, part: Extract<UnnumberedEvent, { type: 'response.content_part.done' }>['part']) => {
+      if (isClosed(`part ${o}/${c}`)) return;
+      if (!isClosed(`text ${o}/${c}`)) send(done);
+      send({ type: 'response.content_part.done', ...at, content_index: c, part });
+    };
+    switch (item.type) {
+      case 'message':
+        item.content.forEach((part, c) =>
+          closePart(
+            c,
+            part.type === 'output_text'
+              ? { type: 'response.output_text.done', ...at, content_index: c, text: part.text, logprobs: part.logprobs ?? [] }
+              : { type: 'response.refusal.done', ...at, content_index: c, refusal: part.refusal },
+            part,
+          ),
+        );
+        break;
+      case 'reasoning':
+        item.content?.forEach((part, c) => closePart(c, { type: 'response.reasoning_text.done', ...at, content_index: c, text: part.text }, part));
+        item.summary.forEach((part, s) => {
+          if (isClosed(`summary ${o}/${s}`)) return;
+          if (!isClosed(`summary_text ${o}/${s}`)) send({ type: 'response.reasoning_summary_text.done', ...at, summary_index: s, text: part.text });
+          send({ type: 'response.reasoning_summary_part.done', ...at, summary_index: s, part: { type: 'summary_text', text: part.text } });
+        });
+        break;
+      case 'function_call':
+        // The official schema requires `name` here; the SDK's type has not caught up.
+        if (!isClosed(`args ${o}`)) send({ type: 'response.function_call_arguments.done', ...at, name: item.name, arguments: item.arguments } as UnnumberedEvent);
+        break;
+      case 'custom_tool_call':
+        if (!isClosed(`args ${o}`)) send({ type: 'response.custom_tool_call_input.done', ...at, input: item.input });
+        break;
+      case 'mcp_call':
+        if (!isClosed(`args ${o}`)) send({ type: 'response.mcp_call_arguments.done', ...at, arguments: item.arguments });
+        break;
+      case 'code_interpreter_call':
+        if (!isClosed(`args ${o}`)) send({ type: 'response.code_interpreter_call_code.done', ...at, code: item.code ?? '' });
+        break;
+    }
+    const closing = 'status' in item ? (Object.hasOwn(CLOSING_STATUS, item.type) ? CLOSING_STATUS[item.type] : status) : null;
+    send({ type: 'response.output_item.done', output_index: o, item: (closing ? { ...item, status: closing } : item) as OutputItem });
   }
 }

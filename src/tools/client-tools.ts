@@ -5,7 +5,11 @@
 // becomes a `custom_tool_call` item. The history sent back to the model is translated the
 // same way, so the model always sees the names and shapes it was offered.
 import { createHash } from 'node:crypto';
-import type { ResponseInputItem } from '../protocol/types.js';
+import type { ResponseInputItem, StoredItem } from '../protocol/types.js';
+import { kindForItemType } from './server-tools.js';
+import type { CitationResolver } from './citations.js';
+import type { ServerTool } from './types.js';
+import { customToolGrammar, type CompiledGrammar } from './grammar/index.js';
 
 export interface FunctionToolDecl {
   type: 'function';
@@ -24,12 +28,16 @@ interface ToolDecl {
   [key: string]: unknown;
 }
 
-export interface OfferedTool {
-  kind: 'function' | 'custom';
-  /** The name the client declared. */
-  name: string;
-  namespace?: string;
-}
+export type OfferedTool =
+  | {
+      kind: 'function' | 'custom';
+      /** The name the client declared. */
+      name: string;
+      namespace?: string;
+      /** A custom tool's `format` grammar, which its input must match. */
+      grammar?: CompiledGrammar;
+    }
+  | { kind: 'server'; name: string; tool: ServerTool };
 
 export interface ClientTools {
   /** The function tools offered to the model. */
@@ -38,12 +46,15 @@ export interface ClientTools {
   fromModel(modelName: string): OfferedTool;
   /** The history as the model was offered it: flat names, custom calls as function calls. */
   toModelInput(input: ResponseInputItem[]): ResponseInputItem[];
+  /** What the built-in tools' results can be cited by in answer text. */
+  readonly citations: CitationResolver[];
 }
 
 const MAX_NAME = 64;
 export const CUSTOM_INPUT_FIELD = 'input';
 
-export function clientTools(tools: readonly ToolDecl[]): ClientTools {
+/** `tools` as declared; `servers`, the built-in tools Parley runs for this request. */
+export function clientTools(tools: readonly ToolDecl[], servers: readonly ServerTool[] = []): ClientTools {
   const functions: FunctionToolDecl[] = [];
   const byModelName = new Map<string, OfferedTool>();
   const modelNameOf = new Map<string, string>();
@@ -53,11 +64,20 @@ export function clientTools(tools: readonly ToolDecl[]): ClientTools {
     const name = String(tool.name);
     const modelName = namespace ? flatName(namespace, name, byModelName) : name;
     const kind = tool.type === 'custom' ? 'custom' : 'function';
-    byModelName.set(modelName, namespace ? { kind, name, namespace } : { kind, name });
+    const grammar = kind === 'custom' ? customToolGrammar(tool.format) : undefined;
+    byModelName.set(modelName, { kind, name, ...(namespace && { namespace }), ...(grammar && { grammar }) });
     modelNameOf.set(key(name, namespace), modelName);
     functions.push(kind === 'custom' ? customAsFunction(tool, modelName) : { ...(tool as FunctionToolDecl), name: modelName });
   };
 
+  for (const server of servers) {
+    for (const fn of server.functions) {
+      // Two declarations of one family (web_search and web_search_preview): the first one serves.
+      if (byModelName.has(fn.name)) continue;
+      byModelName.set(fn.name, { kind: 'server', name: fn.name, tool: server });
+      functions.push(fn);
+    }
+  }
   for (const tool of tools) {
     if (tool.type === 'function' || tool.type === 'custom') offer(tool);
     if (tool.type === 'namespace') {
@@ -69,9 +89,10 @@ export function clientTools(tools: readonly ToolDecl[]): ClientTools {
 
   return {
     functions,
+    citations: servers.flatMap((server) => (server.citations ? [server.citations] : [])),
     fromModel: (name) => byModelName.get(name) ?? { kind: 'function', name },
     toModelInput(input) {
-      return input.map((item) => {
+      return input.flatMap((item) => {
         const call = item as { type?: string; namespace?: string; name?: string; call_id?: string; input?: string; output?: unknown; id?: string };
         switch (call.type) {
           case 'function_call': {
@@ -89,8 +110,10 @@ export function clientTools(tools: readonly ToolDecl[]): ClientTools {
             } as ResponseInputItem;
           case 'custom_tool_call_output':
             return { type: 'function_call_output', call_id: call.call_id, output: call.output } as ResponseInputItem;
-          default:
-            return item;
+          default: {
+            const kind = call.type ? kindForItemType(call.type) : undefined;
+            return kind ? kind.toModelInput(item as unknown as StoredItem) : item;
+          }
         }
       });
     },

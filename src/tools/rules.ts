@@ -1,8 +1,12 @@
 // Which tools a request may declare (README, "Tools"): client-side tools (function, custom,
-// namespace) are run by the client and always accepted; an official built-in tool needs a back-end here; any other type is
+// namespace) are run by the client and always accepted; an official built-in tool needs a back-end here (or a model
+// served by an upstream that hosts built-in tools itself: a Responses upstream); any other type is
 // refused by name. Cache-only web_search (`external_web_access: false`) never fetches anything,
 // so with no search cache it is accepted and simply not offered to the model.
 import { badRequest } from '../protocol/errors.js';
+import { kindForToolType } from './server-tools.js';
+import type { ToolServices } from './types.js';
+import { compileGrammar, GrammarDefinitionError, isGrammarFormat } from './grammar/index.js';
 
 interface ToolDecl {
   type: string;
@@ -30,17 +34,19 @@ const BUILT_IN_TOOLS: Record<string, string> = {
 
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
-export function checkTools(tools: readonly ToolDecl[]): void {
-  tools.forEach((tool, index) => checkTool(tool, `tools[${index}]`));
+/** `hostedBuiltIns`: the model's upstream runs the official built-in tools itself (a Responses upstream). */
+export function checkTools(tools: readonly ToolDecl[], services: ToolServices, hostedBuiltIns = false): void {
+  tools.forEach((tool, index) => checkTool(tool, `tools[${index}]`, services, hostedBuiltIns));
 }
 
-function checkTool(tool: ToolDecl, param: string): void {
+function checkTool(tool: ToolDecl, param: string, services: ToolServices, hostedBuiltIns = false): void {
   switch (tool.type) {
     case 'function':
       return checkName(tool, param);
     case 'custom':
       checkName(tool, param);
-      return checkCustomFormat(tool.format, `${param}.format`);
+      // A Responses upstream checks grammars itself (it samples with them); here Parley does.
+      return checkCustomFormat(tool.format, `${param}.format`, !hostedBuiltIns);
     case 'namespace':
       checkName(tool, param);
       if (!Array.isArray(tool.tools) || tool.tools.length === 0) {
@@ -51,14 +57,16 @@ function checkTool(tool: ToolDecl, param: string): void {
         if (inner?.type !== 'function' && inner?.type !== 'custom') {
           throw badRequest(`Invalid value for '${innerParam}.type': a namespace holds function and custom tools.`, `${innerParam}.type`, 'invalid_value');
         }
-        checkTool(inner, innerParam);
+        checkTool(inner, innerParam, services, hostedBuiltIns);
       });
       return;
-    case 'web_search':
-    case 'web_search_2025_08_26':
-      if (tool.external_web_access === false) return;
   }
-  const reason = BUILT_IN_TOOLS[tool.type];
+  if (hostedBuiltIns && Object.hasOwn(BUILT_IN_TOOLS, tool.type)) return;
+  const kind = kindForToolType(tool.type);
+  const unavailable = kind?.unavailable(services, tool);
+  if (kind && !unavailable) return kind.check?.(tool, param, services);
+  if ((tool.type === 'web_search' || tool.type === 'web_search_2025_08_26') && tool.external_web_access === false) return;
+  const reason = unavailable ?? BUILT_IN_TOOLS[tool.type];
   if (reason) throw badRequest(`Tool type '${tool.type}' cannot be used: ${reason}.`, `${param}.type`, 'unsupported_tool');
   throw badRequest(`Unknown tool type '${tool.type}': it is not a tool of the Responses API.`, `${param}.type`, 'invalid_value');
 }
@@ -73,11 +81,20 @@ function checkName(tool: ToolDecl, param: string): void {
   }
 }
 
-function checkCustomFormat(format: unknown, param: string): void {
+function checkCustomFormat(format: unknown, param: string, compile: boolean): void {
   if (format === undefined || format === null) return;
   const f = format as { type?: unknown; syntax?: unknown; definition?: unknown };
   if (f.type === 'text') return;
-  if (f.type === 'grammar' && (f.syntax === 'lark' || f.syntax === 'regex') && typeof f.definition === 'string') return;
+  if (isGrammarFormat(f)) {
+    if (!compile) return;
+    try {
+      compileGrammar(f);
+    } catch (error) {
+      if (!(error instanceof GrammarDefinitionError)) throw error;
+      throw badRequest(`Invalid value for '${param}': the ${f.syntax} grammar cannot be used: ${error.message}`, param, 'invalid_value');
+    }
+    return;
+  }
   throw badRequest(
     `Invalid value for '${param}': expected {"type": "text"} or {"type": "grammar", "syntax": "lark" | "regex", "definition": "..."}.`,
     param,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { chunk, startFakeChatUpstream, type FakeChatUpstream } from '../helpers/fake-chat-upstream.js';
+import { APPLY_PATCH_LARK } from '../helpers/grammars.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { assertConformingStream } from '../helpers/spec.js';
 
@@ -13,7 +14,7 @@ const applyPatch = {
   type: 'custom' as const,
   name: 'apply_patch',
   description: 'Apply a patch to files.',
-  format: { type: 'grammar' as const, syntax: 'lark' as const, definition: 'start: begin_patch hunk+ end_patch\nbegin_patch: "*** Begin Patch" LF' },
+  format: { type: 'grammar' as const, syntax: 'lark' as const, definition: APPLY_PATCH_LARK },
 };
 
 async function collect(stream: AsyncIterable<ResponseStreamEvent>) {
@@ -36,7 +37,7 @@ describe('custom tools', () => {
     await upstream.close();
   });
 
-  test('an upstream call streams the decoded input before the call ends, then round-trips', async () => {
+  test('an upstream call of a grammar tool is checked, then written out with its deltas, then round-trips', async () => {
     const args = JSON.stringify({ input: PATCH });
     const pieces = [args.slice(0, 5), args.slice(5, 20), args.slice(20, 33), args.slice(33, 50), args.slice(50)];
     upstream.script(
@@ -53,8 +54,16 @@ describe('custom tools', () => {
       await server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
     );
     const deltas = events.filter((e) => e.type === 'response.custom_tool_call_input.delta');
-    assert.ok(deltas.length >= 3, `input streamed in ${deltas.length} deltas`);
+    assert.ok(deltas.length >= 3, `input written in ${deltas.length} deltas`);
     assert.equal(deltas.map((e) => (e as { delta: string }).delta).join(''), PATCH);
+    // Held until it matched, then written in one burst: added, deltas, done, item done.
+    const types = events.slice(events.findIndex((e) => e.type === 'response.output_item.added')).map((e) => e.type);
+    assert.deepEqual(types.slice(0, deltas.length + 3), [
+      'response.output_item.added',
+      ...deltas.map(() => 'response.custom_tool_call_input.delta'),
+      'response.custom_tool_call_input.done',
+      'response.output_item.done',
+    ]);
     const done = events.find((e) => e.type === 'response.custom_tool_call_input.done') as { input: string };
     assert.equal(done.input, PATCH);
     const final = events.at(-1) as Extract<ResponseStreamEvent, { type: 'response.completed' }>;
