@@ -2,29 +2,14 @@
 // APIs). It is the hot path of most deployments, so it reads the upstream with node:http and
 // Node streams, parses SSE with eventsource-parser, JSON.parses each payload once and pushes
 // parts into the sink in the same tick (see DESIGN.md, "Models").
-import http from 'node:http';
-import https from 'node:https';
-import { createParser, type EventSourceParser, type ParseError } from 'eventsource-parser';
 import { newId } from '../protocol/ids.js';
 import { buildChatRequest } from './chat-request.js';
-import {
-  ModelError,
-  type FinishReason,
-  type ModelBackend,
-  type ModelInfo,
-  type ModelRequest,
-  type PartSink,
-  type Usage,
-} from './types.js';
+import { ModelError, type FinishReason, type ModelBackend, type Usage } from './types.js';
+import { errorCode, excerpt, SseStream, streamStep, Upstream, type UpstreamOptions } from './upstream-http.js';
 
-export interface ChatCompletionsOptions {
-  /** e.g. `http://localhost:11434/v1`; `/chat/completions` and `/models` are appended. */
-  baseUrl: string;
-  apiKey?: string;
+export interface ChatCompletionsOptions extends UpstreamOptions {
   /** Served model ids; when absent, asks the upstream's `/models`. */
   models?: string[];
-  /** The upstream request fails when no bytes arrive for this long. */
-  idleTimeoutMs: number;
 }
 
 export function createChatCompletionsBackend(options: ChatCompletionsOptions): ModelBackend {
@@ -35,104 +20,9 @@ export function createChatCompletionsBackend(options: ChatCompletionsOptions): M
       return upstream.listModels();
     },
     stream(request, sink) {
-      return new Promise<void>((resolve, reject) => {
-        new ChatStream(upstream, JSON.stringify(buildChatRequest(request)), request.signal, sink, resolve, reject);
-      });
+      return streamStep(ChatStream, upstream, 'chat/completions', JSON.stringify(buildChatRequest(request)), request.signal, sink);
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP
-
-class Upstream {
-  private readonly agent: http.Agent;
-  private readonly send: typeof http.request;
-  private readonly hostname: string;
-  private readonly port: string;
-  private readonly prefix: string;
-  private readonly authorization: string | undefined;
-  readonly idleTimeoutMs: number;
-
-  constructor(options: ChatCompletionsOptions) {
-    const url = new URL(options.baseUrl.replace(/\/+$/, '') + '/');
-    const secure = url.protocol === 'https:';
-    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-    this.send = secure ? https.request : http.request;
-    this.hostname = url.hostname.replace(/^\[|\]$/g, ''); // IPv6 literals come bracketed
-    this.port = url.port;
-    this.prefix = url.pathname;
-    this.authorization = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
-    this.idleTimeoutMs = options.idleTimeoutMs;
-  }
-
-  request(method: 'GET' | 'POST', path: string, body?: string): http.ClientRequest {
-    const headers: http.OutgoingHttpHeaders = { accept: body ? 'text/event-stream' : 'application/json' };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    if (this.authorization) headers.authorization = this.authorization;
-    return this.send({
-      hostname: this.hostname,
-      port: this.port,
-      path: this.prefix + path,
-      method,
-      headers,
-      agent: this.agent,
-    });
-  }
-
-  listModels(): Promise<ModelInfo[]> {
-    return new Promise((resolve) => {
-      const req = this.request('GET', 'models');
-      req.setTimeout(this.idleTimeoutMs, () => req.destroy());
-      req.on('error', () => resolve([]));
-      req.on('response', (res) => {
-        readBody(res, (text) => {
-          if (res.statusCode === undefined || res.statusCode >= 300) return resolve([]);
-          try {
-            const data = (JSON.parse(text) as { data?: Array<{ id?: unknown; owned_by?: unknown }> }).data;
-            if (!Array.isArray(data)) return resolve([]);
-            resolve(
-              data
-                .filter((m) => typeof m?.id === 'string')
-                .map((m) => ({ id: m.id as string, owned_by: typeof m.owned_by === 'string' ? m.owned_by : 'upstream' })),
-            );
-          } catch {
-            resolve([]);
-          }
-        });
-      });
-      req.end();
-    });
-  }
-}
-
-const MAX_ERROR_BODY = 64 * 1024;
-
-function readBody(res: http.IncomingMessage, done: (text: string) => void): void {
-  let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => {
-    if (text.length < MAX_ERROR_BODY) text += chunk;
-  });
-  res.on('end', () => done(text));
-  res.on('error', () => done(text));
-}
-
-function httpError(status: number, text: string): ModelError {
-  let message: string | undefined;
-  try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown; detail?: unknown };
-    const error = body?.error as { message?: unknown } | string | undefined;
-    const candidate = typeof error === 'string' ? error : (error?.message ?? body?.message ?? body?.detail);
-    if (typeof candidate === 'string' && candidate) message = candidate;
-  } catch {
-    // not JSON: use the text
-  }
-  message ??= text.trim().slice(0, 500) || `upstream returned HTTP ${status}`;
-  return new ModelError(message, status === 429 ? 'rate_limit_exceeded' : 'server_error', status);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,16 +58,7 @@ interface ToolCall {
   pending: string;
 }
 
-const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
-
-class ChatStream {
-  private readonly parser: EventSourceParser;
-  private readonly timer: NodeJS.Timeout;
-  private req!: http.ClientRequest;
-  private gotResponse = false;
-  private retried = false;
-  private settled = false;
-
+class ChatStream extends SseStream {
   /** Open parts in the order they were opened, so they close in that order. */
   private readonly open: Array<{ id: string; end: EndType }> = [];
   private reasoningId: string | null = null;
@@ -188,125 +69,26 @@ class ChatStream {
   private finishReason: FinishReason | null = null;
   private usage: Usage | undefined;
 
-  constructor(
-    private readonly upstream: Upstream,
-    private readonly body: string,
-    private readonly signal: AbortSignal,
-    private readonly sink: PartSink,
-    private readonly resolve: () => void,
-    private readonly reject: (error: unknown) => void,
-  ) {
-    this.parser = createParser({ onEvent: (event) => this.onEvent(event.data), onError: onParseError });
-    this.timer = setTimeout(this.onIdle, upstream.idleTimeoutMs);
-    if (signal.aborted) {
-      this.settled = true;
-      clearTimeout(this.timer);
-      reject(signal.reason);
-      return;
-    }
-    signal.addEventListener('abort', this.onAbort);
-    this.send();
-  }
-
-  private send(): void {
-    const req = (this.req = this.upstream.request('POST', 'chat/completions', this.body));
-    req.on('response', (res) => this.onResponse(req, res));
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (this.settled || req !== this.req) return;
-      // A keep-alive socket the upstream closed while idle: the request never reached it.
-      if (!this.gotResponse && !this.retried && req.reusedSocket && RETRYABLE.has(error.code ?? '')) {
-        this.retried = true;
-        this.send();
-        return;
-      }
-      this.fail(new ModelError(`upstream request failed: ${error.message}`));
-    });
-    req.end(this.body);
-  }
-
-  private onResponse(req: http.ClientRequest, res: http.IncomingMessage): void {
-    if (this.settled || req !== this.req) return void res.resume();
-    this.gotResponse = true;
-    this.timer.refresh();
-    const status = res.statusCode ?? 0;
-    const type = res.headers['content-type'] ?? '';
-    if (status < 200 || status >= 300 || type.includes('application/json')) {
-      readBody(res, (text) => {
-        if (status >= 200 && status < 300) {
-          // Some servers answer 200 with a JSON error, or ignore `stream: true`.
-          const error = httpError(status, text);
-          this.fail(new ModelError(`upstream did not stream: ${error.message}`));
-        } else {
-          this.fail(httpError(status, text));
-        }
-      });
-      return;
-    }
-    res.setEncoding('utf8');
-    res.on('data', this.onData);
-    res.on('end', this.onEnd);
-    res.on('error', (error) => this.fail(new ModelError(`upstream stream ended unexpectedly: ${error.message}`)));
-    res.on('close', () => clearTimeout(this.timer));
-  }
-
-  private readonly onData = (chunk: string): void => {
-    if (this.settled) return;
-    this.timer.refresh();
-    try {
-      this.parser.feed(chunk);
-    } catch (error) {
-      this.fail(error);
-    }
-  };
-
-  private readonly onEnd = (): void => {
-    clearTimeout(this.timer);
-    if (this.settled) return;
-    try {
-      this.parser.reset({ consume: true }); // a last event without its blank line
-      if (this.settled) return;
-      if (this.finishReason === null) throw new ModelError('upstream stream ended unexpectedly');
-      this.finish();
-    } catch (error) {
-      this.fail(error);
-    }
-  };
-
-  private readonly onIdle = (): void => {
-    // After a finish the timer only guards against an upstream that never ends its response.
-    if (this.settled) return void this.req.destroy();
-    this.fail(new ModelError(`upstream sent nothing for ${this.upstream.idleTimeoutMs} ms`));
-  };
-
-  private readonly onAbort = (): void => {
-    this.fail(this.signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
-  };
-
-  private fail(error: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.signal.removeEventListener('abort', this.onAbort);
-    this.req.destroy();
-    this.reject(error);
+  protected onEndOfStream(): void {
+    if (this.finishReason === null) throw new ModelError('upstream stream ended unexpectedly');
+    this.finish();
   }
 
   // --- parsing ---
 
-  private onEvent(data: string): void {
+  protected onEvent(data: string): void {
     if (this.settled) return;
     if (data === '[DONE]') return this.finish();
     let chunk: ChatChunk;
     try {
       chunk = JSON.parse(data) as ChatChunk;
     } catch {
-      throw new ModelError(`malformed upstream event: ${data.length > 200 ? data.slice(0, 200) + '…' : data}`);
+      throw new ModelError(`malformed upstream event: ${excerpt(data)}`);
     }
     if (chunk.error) {
       const message = typeof chunk.error === 'string' ? chunk.error : chunk.error.message;
       const code = typeof chunk.error === 'string' ? undefined : chunk.error.code;
-      const rateLimited = code === 'rate_limit_exceeded' || code === 429 || code === '429';
-      throw new ModelError(message || 'upstream error', rateLimited ? 'rate_limit_exceeded' : 'server_error');
+      throw new ModelError(message || 'upstream error', errorCode(code));
     }
     const choice = chunk.choices?.[0];
     if (choice) {
@@ -411,15 +193,8 @@ class ChatStream {
     // Some servers report `stop` for a turn that ends in tool calls.
     if (reason === 'stop' && this.calls.some((c) => c?.started)) reason = 'tool-calls';
     this.sink(this.usage ? { type: 'finish', reason, usage: this.usage } : { type: 'finish', reason });
-    this.settled = true;
-    this.signal.removeEventListener('abort', this.onAbort);
-    this.resolve();
+    this.succeed();
   }
-}
-
-function onParseError(error: ParseError): void {
-  // Unknown fields and bad `retry` lines are ignored, as the SSE spec says.
-  if (error.type === 'max-buffer-size-exceeded') throw new ModelError(`malformed upstream event: ${error.message}`);
 }
 
 function mapFinishReason(reason: string): FinishReason {

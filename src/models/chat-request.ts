@@ -18,7 +18,7 @@ type ChatMessage =
   | { role: 'tool'; tool_call_id: string; content: string };
 
 /** The fields of input items this mapping reads; items are otherwise opaque here. */
-interface LooseItem {
+export interface LooseItem {
   type?: string;
   role?: string;
   content?: unknown;
@@ -28,7 +28,7 @@ interface LooseItem {
   output?: unknown;
 }
 
-interface LoosePart {
+export interface LoosePart {
   type?: string;
   text?: string;
   refusal?: string;
@@ -135,7 +135,8 @@ function buildMessages(request: ModelRequest): ChatMessage[] {
   return messages;
 }
 
-function joinText(content: unknown, separator: string): string {
+/** The text of a message's content (a string, or its text and refusal parts joined). */
+export function joinText(content: unknown, separator: string): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   let text = '';

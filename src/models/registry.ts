@@ -4,7 +4,9 @@
 import type { ModelParams } from '../config-file.js';
 import type { Config, UpstreamConfig, UpstreamProtocol } from '../config.js';
 import { ApiError } from '../protocol/errors.js';
+import { createAnthropicBackend } from './anthropic.js';
 import { createChatCompletionsBackend } from './chat-completions.js';
+import { createResponsesBackend } from './responses-passthrough.js';
 import { createScriptedBackend, SCRIPTED_MODEL_ID } from './scripted.js';
 import type { ModelBackend, ModelInfo } from './types.js';
 
@@ -20,8 +22,8 @@ export type BackendFactory = (upstream: UpstreamConfig) => ModelBackend;
 
 const BACKENDS: Record<UpstreamProtocol, BackendFactory | null> = {
   'chat-completions': (u) => createChatCompletionsBackend({ baseUrl: u.url, apiKey: u.apiKey, models: u.models, idleTimeoutMs: u.idleTimeoutMs }),
-  anthropic: null,
-  responses: null,
+  anthropic: (u) => createAnthropicBackend({ baseUrl: u.url, apiKey: u.apiKey, models: u.models, idleTimeoutMs: u.idleTimeoutMs }),
+  responses: (u) => createResponsesBackend({ baseUrl: u.url, apiKey: u.apiKey, models: u.models, idleTimeoutMs: u.idleTimeoutMs }),
 };
 
 interface Served {

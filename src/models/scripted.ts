@@ -200,6 +200,9 @@ class Script {
 
 function chooseCommand(request: ModelRequest): Command {
   const fromMetadata = request.metadata?.scenario;
+  // A slash command is played once: when tool outputs follow it (a built-in tool ran, or the
+  // client answered the call), the model answers them instead.
+  if (!fromMetadata && trailingToolOutputs(request.input).length) return { name: 'auto', args: '' };
   const source = fromMetadata ?? lastUserText(request.input).match(/^\s*\/(\S.*)$/s)?.[1];
   if (!source) return { name: 'auto', args: '' };
   const [, name, args = ''] = source.trim().match(/^(\S+)\s*(.*)$/s) ?? [];

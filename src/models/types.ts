@@ -1,7 +1,7 @@
 // The seam between the engine and every model back-end: one model step is a flat stream of
 // parts keyed by id, like the AI SDK's LanguageModelV3StreamPart. Back-ends push parts into a
 // sink synchronously, so one upstream chunk becomes socket bytes within the same tick.
-import type { ResponseInputItem, Tool } from '../protocol/types.js';
+import type { ResponseError, ResponseInputItem, ResponseStreamEvent, Tool } from '../protocol/types.js';
 
 export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter';
 
@@ -21,23 +21,36 @@ export type ModelPart =
   | { type: 'refusal-end'; id: string }
   | { type: 'reasoning-start'; id: string }
   | { type: 'reasoning-delta'; id: string; delta: string }
-  | { type: 'reasoning-end'; id: string }
+  /**
+   * `encryptedContent`: opaque state the upstream needs back with this reasoning in a later
+   * request (Anthropic's thinking signature); it becomes the item's `encrypted_content` when the
+   * request includes `reasoning.encrypted_content`.
+   */
+  | { type: 'reasoning-end'; id: string; encryptedContent?: string }
   /** A summary of reasoning `id`, in one or more parts; sent before that reasoning's end. */
   | { type: 'reasoning-summary-delta'; id: string; delta: string }
   | { type: 'reasoning-summary-part-end'; id: string }
   | { type: 'tool-call-start'; id: string; callId: string; name: string }
   | { type: 'tool-call-delta'; id: string; delta: string }
   | { type: 'tool-call-end'; id: string }
+  /**
+   * An item-level event from a back-end that speaks Responses itself (an OpenAI upstream),
+   * relayed as it is: the writer re-stamps its sequence number and applies it to the snapshot.
+   */
+  | { type: 'event'; event: ResponseStreamEvent }
   | { type: 'finish'; reason: FinishReason; usage?: Usage };
 
 export type PartSink = (part: ModelPart) => void;
+
+/** The official ResponseErrorCode values. */
+export type ModelErrorCode = ResponseError['code'];
 
 /** A failure of the model step; the engine turns it into `response.failed`. */
 export class ModelError extends Error {
   constructor(
     message: string,
     /** One of the official ResponseErrorCode values. */
-    readonly code: 'server_error' | 'rate_limit_exceeded' | 'invalid_prompt' = 'server_error',
+    readonly code: ModelErrorCode = 'server_error',
     readonly status?: number,
   ) {
     super(message);
@@ -68,7 +81,24 @@ export interface ModelRequest {
   /** Forwarded to upstreams that cache prompts by key. */
   promptCacheKey?: string | null;
   metadata: Record<string, string> | null;
+  /** The request as the client declared it; read only by back-ends that speak Responses. */
+  declared?: DeclaredRequest;
   signal: AbortSignal;
+}
+
+/**
+ * What a Responses upstream is sent as it is, where `ModelRequest` holds what other back-ends
+ * get: every declared tool (built-ins included), the context untranslated (custom and
+ * namespace calls as they are), `include`, and options only Responses has.
+ */
+export interface DeclaredRequest {
+  input: ResponseInputItem[];
+  tools: Tool[];
+  include: string[] | null;
+  verbosity?: string | null;
+  maxToolCalls?: number | null;
+  topLogprobs?: number | null;
+  truncation?: string | null;
 }
 
 export interface ModelInfo {
@@ -77,6 +107,8 @@ export interface ModelInfo {
 }
 
 export interface ModelBackend {
+  /** The upstream runs the official built-in tools itself (web_search, file_search, mcp, …). */
+  hostsBuiltInTools?: true;
   /** Models this back-end serves, as listed by GET /v1/models. */
   listModels(): Promise<ModelInfo[]>;
   /** Runs one model step, pushing parts into `sink`; resolves after `finish`, rejects with ModelError. */

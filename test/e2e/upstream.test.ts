@@ -5,11 +5,10 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { APIError } from 'openai';
-import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import type { Response as ApiResponse, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { chunk, startFakeChatUpstream, textScript, type FakeChatUpstream } from '../helpers/fake-chat-upstream.js';
 import { readSse, startTestServer, type TestServer } from '../helpers/server.js';
-import { assertConformingStream } from '../helpers/spec.js';
+import { conform, retrieveSettled as settled, streamResponse, withTimeout } from '../helpers/stream.js';
 
 const MODEL = 'up-model';
 const IDLE_TIMEOUT_MS = 300;
@@ -37,37 +36,7 @@ afterEach(async () => {
 
 // --- helpers ---------------------------------------------------------------------------------
 
-type Terminal = Extract<ResponseStreamEvent, { type: 'response.completed' | 'response.failed' | 'response.incomplete' }>;
-
-/** Drains a stream into its events. */
-async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
-  const events: ResponseStreamEvent[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
-
-/**
- * Checks a finished stream every way we can: the official schema and the stream rules (our
- * checker, which also compares our accumulator with the terminal response), then the SDK's
- * `accumulateResponse`, which throws on any index or ordering error and must rebuild the
- * terminal response's output. Returns the terminal response.
- */
-function conform(events: ResponseStreamEvent[]): ApiResponse {
-  assertConformingStream(events as never);
-  let snapshot: ApiResponse | undefined;
-  for (const event of events.slice(0, -1)) snapshot = accumulateResponse(event, snapshot);
-  const last = events.at(-1) as Terminal;
-  assert.ok(['response.completed', 'response.failed', 'response.incomplete'].includes(last.type), `ends with ${last.type}`);
-  assert.deepEqual(snapshot!.output, last.response.output, 'SDK accumulator rebuilds the terminal output');
-  accumulateResponse(last, snapshot); // the terminal event itself is accepted too
-  return last.response;
-}
-
-async function streamed(body: Record<string, unknown>): Promise<{ events: ResponseStreamEvent[]; response: ApiResponse }> {
-  const stream = await server.client.responses.create({ model: MODEL, ...body, stream: true } as never);
-  const events = await collect(stream as unknown as AsyncIterable<ResponseStreamEvent>);
-  return { events, response: conform(events) };
-}
+const streamed = (body: Record<string, unknown>) => streamResponse(server.client, { model: MODEL, ...body });
 
 const types = (events: ResponseStreamEvent[]) => events.map((e) => e.type);
 
@@ -81,26 +50,7 @@ function post(body: Record<string, unknown>, signal?: AbortSignal): Promise<Resp
   });
 }
 
-/** Retrieves a response until it is no longer running (the engine finishes just after the client left). */
-async function retrieveSettled(id: string, timeoutMs = 2000): Promise<ApiResponse> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await server.client.responses.retrieve(id);
-    if (response.status !== 'in_progress' && response.status !== 'queued') return response;
-    if (Date.now() > deadline) assert.fail(`response ${id} still ${response.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
+const retrieveSettled = (id: string) => settled(server.client, id);
 
 // --- tests -----------------------------------------------------------------------------------
 

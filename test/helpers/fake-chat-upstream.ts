@@ -19,31 +19,22 @@
 //           noDone                end the response without [DONE]
 // Chunk builders in `chunk`: text, reasoning, refusal, toolCall, finish, usage, error, raw;
 // `textScript(text, options)` builds a whole text reply.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { RawChunk, readBody, sendError, sendFrames, sendJson, startFakeServer, type FakeServer, type Pacing } from './fake-server.js';
 
-export interface Script {
+export { RawChunk };
+
+export interface Script extends Pacing {
   status?: number;
   body?: unknown;
   chunks?: Array<object | string | RawChunk>;
-  delayMs?: number;
-  stallAfter?: number;
   noDone?: boolean;
 }
 
-/** Bytes written as they are: no `data:` framing (e.g. half an event, or a UTF-8 sequence cut in two). */
-export class RawChunk {
-  constructor(readonly data: string | Uint8Array) {}
-}
-
-export interface FakeChatUpstream {
-  url: string;
+export interface FakeChatUpstream extends FakeServer {
   requests: any[];
   headers: http.IncomingHttpHeaders[];
   script(next: Script, ...more: Script[]): void;
-  readonly closedConnections: number;
-  whenClosed(count: number): Promise<void>;
-  close(): Promise<void>;
 }
 
 const MODEL = 'fake-model';
@@ -107,16 +98,12 @@ export function textScript(
 
 export const DEFAULT_SCRIPT: Script = textScript('Hello from upstream');
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function startFakeChatUpstream(options: { models?: string[]; apiKey?: string } = {}): Promise<FakeChatUpstream> {
   const queue: Script[] = [];
   const requests: any[] = [];
   const headers: http.IncomingHttpHeaders[] = [];
-  let closed = 0;
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
 
-  const server = http.createServer(async (req, res) => {
+  const server = await startFakeServer(async (req, res) => {
     const url = req.url ?? '';
     if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
@@ -128,73 +115,15 @@ export async function startFakeChatUpstream(options: { models?: string[]; apiKey
     if (req.method !== 'POST' || url !== '/v1/chat/completions') {
       return sendJson(res, 404, { error: { message: `no route ${req.method} ${url}` } });
     }
-    let raw = '';
-    req.setEncoding('utf8');
-    for await (const part of req) raw += part;
-    try {
-      requests.push(JSON.parse(raw));
-    } catch {
-      requests.push(raw);
-    }
+    requests.push(await readBody(req));
     headers.push(req.headers);
-    await play(res, queue.shift() ?? DEFAULT_SCRIPT);
-  });
-
-  server.on('connection', (socket) => {
-    socket.on('close', () => {
-      closed++;
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        if (closed >= waiters[i].count) waiters.splice(i, 1)[0].resolve();
-      }
-    });
-  });
-
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    headers,
-    script: (...next) => void queue.push(...next),
-    get closedConnections() {
-      return closed;
-    },
-    whenClosed: (count) =>
-      closed >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve })),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function play(res: http.ServerResponse, script: Script): Promise<void> {
-  if (script.status && script.status >= 300) {
-    if (typeof script.body === 'string') {
-      res.writeHead(script.status, { 'content-type': 'text/plain' });
-      return void res.end(script.body);
+    const script = queue.shift() ?? DEFAULT_SCRIPT;
+    if (script.status && script.status >= 300) {
+      return sendError(res, script.status, script.body ?? { error: { message: `HTTP ${script.status}` } });
     }
-    return sendJson(res, script.status, script.body ?? { error: { message: `HTTP ${script.status}` } });
-  }
-  res.writeHead(script.status ?? 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  res.flushHeaders();
-  const chunks = script.chunks ?? [];
-  for (let i = 0; i < chunks.length; i++) {
-    if (script.stallAfter !== undefined && i >= script.stallAfter) return; // keep the socket open
-    if (script.delayMs) await sleep(script.delayMs);
-    if (res.destroyed) return;
-    const c = chunks[i];
-    res.write(c instanceof RawChunk ? c.data : `data: ${typeof c === 'string' ? c : JSON.stringify(c)}\n\n`);
-  }
-  if (script.stallAfter !== undefined) return;
-  if (!script.noDone) res.write('data: [DONE]\n\n');
-  res.end();
+    const frames = (script.chunks ?? []).map((c) => (c instanceof RawChunk ? c.data : `data: ${typeof c === 'string' ? c : JSON.stringify(c)}\n\n`));
+    await sendFrames(res, frames, script, script.noDone ? '' : 'data: [DONE]\n\n');
+  });
+
+  return Object.assign(server, { requests, headers, script: (...next: Script[]) => void queue.push(...next) });
 }

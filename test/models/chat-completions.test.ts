@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createChatCompletionsBackend } from '../../src/models/chat-completions.js';
 import { ModelError, type ModelBackend, type ModelPart, type ModelRequest } from '../../src/models/types.js';
 import { chunk, startFakeChatUpstream, textScript, type FakeChatUpstream } from '../helpers/fake-chat-upstream.js';
+import { modelRequest, runFailingStep, runStep } from '../helpers/model-step.js';
 
 let up: FakeChatUpstream;
 let backend: ModelBackend;
@@ -13,41 +14,10 @@ before(async () => {
 });
 after(() => up.close());
 
-function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
-  return {
-    model: 'fake-model',
-    instructions: null,
-    input: [{ role: 'user', content: 'Hi' }],
-    tools: [],
-    toolChoice: 'auto',
-    parallelToolCalls: true,
-    textFormat: { type: 'text' },
-    temperature: null,
-    topP: null,
-    maxOutputTokens: null,
-    reasoning: null,
-    metadata: null,
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
-
-async function run(overrides: Partial<ModelRequest> = {}): Promise<ModelPart[]> {
-  const parts: ModelPart[] = [];
-  await backend.stream(request(overrides), (part) => parts.push(part));
-  return parts;
-}
-
+const request = (overrides: Partial<ModelRequest> = {}) => modelRequest(overrides);
+const run = (overrides: Partial<ModelRequest> = {}) => runStep(backend, request(overrides));
 /** Runs a step that must fail; returns the error and the parts pushed before it. */
-async function runFailing(overrides: Partial<ModelRequest> = {}): Promise<{ error: unknown; parts: ModelPart[] }> {
-  const parts: ModelPart[] = [];
-  try {
-    await backend.stream(request(overrides), (part) => parts.push(part));
-  } catch (error) {
-    return { error, parts };
-  }
-  assert.fail('the step should have failed');
-}
+const runFailing = (overrides: Partial<ModelRequest> = {}) => runFailingStep(backend, request(overrides));
 
 describe('request body', () => {
   test('maps instructions, input items, tools and options', async () => {
