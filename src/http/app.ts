@@ -8,9 +8,14 @@ import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
 import type { Config } from '../config.js';
 import { bearerAuth } from './auth.js';
+import { conversationsRoutes } from './conversations.js';
 import { sendError, toApiError } from './errors.js';
 import { modelsRoutes } from './models.js';
 import { responsesRoutes } from './responses.js';
+import { filesRoutes } from './files.js';
+import { vectorStoresRoutes } from './vector-stores.js';
+import type { Files } from '../files/files.js';
+import type { VectorStores } from '../vector-stores/service.js';
 
 export interface AppDeps {
   config: Config;
@@ -19,9 +24,12 @@ export interface AppDeps {
   log: EventLog;
   models: ModelRegistry;
   logger: Logger;
+  /** The Files and Vector Stores APIs (file_search); absent = not served. */
+  files?: Files;
+  vectorStores?: VectorStores;
 }
 
-export function createApp({ config, engine, store, log, models, logger }: AppDeps) {
+export function createApp({ config, engine, store, log, models, logger, files, vectorStores }: AppDeps) {
   const app = new Hono<{ Bindings: HttpBindings }>();
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
@@ -29,7 +37,10 @@ export function createApp({ config, engine, store, log, models, logger }: AppDep
   const v1 = new Hono<{ Bindings: HttpBindings }>();
   v1.use(bearerAuth(config.apiKeys));
   v1.route('/responses', responsesRoutes({ engine, store, log, keepAliveMs: config.keepAliveMs, maxBodyBytes: config.maxBodyBytes }));
+  v1.route('/conversations', conversationsRoutes({ store, maxBodyBytes: config.maxBodyBytes }));
   v1.route('/models', modelsRoutes(models));
+  if (files) v1.route('/files', filesRoutes({ files, maxFileBytes: config.maxFileBytes }));
+  if (vectorStores) v1.route('/vector_stores', vectorStoresRoutes({ vectorStores, maxBodyBytes: config.maxBodyBytes }));
   app.route('/v1', v1);
 
   app.notFound((c) =>

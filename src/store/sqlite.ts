@@ -5,7 +5,7 @@ import type { ResponseObject, StoredItem } from '../protocol/types.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { groupCommit } from './sqlite-group-commit.js';
 import { migrate } from './migrations.js';
-import type { ListPage, ListQuery, Store } from './types.js';
+import type { Conversation, ListPage, ListQuery, Store } from './types.js';
 
 export interface SqliteStoreOptions {
   /** Database file name inside dataDir, or ':memory:'. Default 'parley.db'. */
@@ -13,8 +13,64 @@ export interface SqliteStoreOptions {
 }
 
 type ItemRow = { position: number; item_id: string | null; json: string };
+type PositionStatement = Database.Statement<[string, string], { position: number }>;
+/** (owner id, lo, hi, limit): the owner's items at positions strictly between lo and hi. */
+type RangeStatement = Database.Statement<[string, number, number, number], ItemRow>;
 
 const parseItem = (row: { json: string }): StoredItem => JSON.parse(row.json) as StoredItem;
+
+/**
+ * Cursor pagination over one owner's positioned items (a response's input items, a
+ * conversation's items): after/before are item ids, order 'desc' by default, limit 1..100.
+ */
+function paginator(positionOf: PositionStatement, range: Record<'asc' | 'desc', RangeStatement>) {
+  return (ownerId: string, query: ListQuery): ListPage<StoredItem> => {
+    const order = query.order ?? 'desc';
+    const requested = Number.isFinite(query.limit) ? Math.trunc(query.limit!) : 20;
+    const limit = Math.min(Math.max(requested, 1), 100);
+    const empty: ListPage<StoredItem> = { data: [], first_id: null, last_id: null, has_more: false };
+
+    const position = (itemId: string) => positionOf.get(ownerId, itemId)?.position;
+    const afterPos = query.after === undefined ? undefined : position(query.after);
+    const beforePos = query.before === undefined ? undefined : position(query.before);
+    if ((query.after !== undefined && afterPos === undefined) || (query.before !== undefined && beforePos === undefined)) {
+      return empty;
+    }
+
+    // Translate "after/before in list order" into a position window (lo, hi).
+    let lo = -1;
+    let hi = Number.MAX_SAFE_INTEGER;
+    const [startPos, endPos] = order === 'asc' ? [afterPos, beforePos] : [beforePos, afterPos];
+    if (startPos !== undefined) lo = startPos;
+    if (endPos !== undefined) hi = endPos;
+
+    // With only `before`, the page is the `limit` items nearest the cursor: walk backwards, then flip.
+    const backwards = query.before !== undefined && query.after === undefined;
+    const direction = backwards === (order === 'asc') ? 'desc' : 'asc';
+    const rows = range[direction].all(ownerId, lo, hi, limit + 1);
+    const has_more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    if (backwards) page.reverse();
+
+    const data = page.map(parseItem);
+    return {
+      data,
+      first_id: data.length ? data[0].id : null,
+      last_id: data.length ? data[data.length - 1].id : null,
+      has_more,
+    };
+  };
+}
+
+const databases = new WeakMap<Store, Database.Database>();
+
+/**
+ * The SQLite connection behind a store opened by openSqliteStore, for modules that keep their own
+ * tables in the same database file (file_search: files, vector stores, chunks).
+ */
+export function sqliteDatabase(store: Store): Database.Database | undefined {
+  return databases.get(store);
+}
 
 export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {}): Store {
   const filename = options.filename ?? 'parley.db';
@@ -60,6 +116,37 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
     `SELECT json FROM items WHERE item_id = ? ORDER BY rowid DESC LIMIT 1`,
   );
 
+  const insertConversation = db.prepare(`INSERT INTO conversations (id, created_at, json) VALUES (?, ?, ?)`);
+  const selectConversation = db.prepare<[string], { json: string }>(`SELECT json FROM conversations WHERE id = ?`);
+  const updateConversationRow = db.prepare(`UPDATE conversations SET json = ? WHERE id = ?`);
+  const deleteConversationRow = db.prepare(`DELETE FROM conversations WHERE id = ?`);
+  const insertConversationItem = db.prepare(
+    `INSERT INTO conversation_items (conversation_id, position, item_id, json) VALUES (?, ?, ?, ?)`,
+  );
+  const selectNextPosition = db.prepare<[string], { next: number }>(
+    `SELECT COALESCE(MAX(position) + 1, 0) AS next FROM conversation_items WHERE conversation_id = ?`,
+  );
+  const selectConversationItems = db.prepare<[string], ItemRow>(
+    `SELECT position, item_id, json FROM conversation_items WHERE conversation_id = ? ORDER BY position`,
+  );
+  const selectConversationItem = db.prepare<[string, string], { json: string }>(
+    `SELECT json FROM conversation_items WHERE conversation_id = ? AND item_id = ?`,
+  );
+  const selectConversationPosition = db.prepare<[string, string], { position: number }>(
+    `SELECT position FROM conversation_items WHERE conversation_id = ? AND item_id = ?`,
+  );
+  const conversationRangeSql = `SELECT position, item_id, json FROM conversation_items
+    WHERE conversation_id = ? AND position > ? AND position < ?`;
+  const selectConversationRange = {
+    asc: db.prepare<[string, number, number, number], ItemRow>(`${conversationRangeSql} ORDER BY position ASC LIMIT ?`),
+    desc: db.prepare<[string, number, number, number], ItemRow>(`${conversationRangeSql} ORDER BY position DESC LIMIT ?`),
+  };
+  const deleteConversationItemRow = db.prepare(`DELETE FROM conversation_items WHERE conversation_id = ? AND item_id = ?`);
+  const deleteConversationItemRows = db.prepare(`DELETE FROM conversation_items WHERE conversation_id = ?`);
+  const selectAnyConversationItem = db.prepare<[string], { json: string }>(
+    `SELECT json FROM conversation_items WHERE item_id = ? ORDER BY rowid DESC LIMIT 1`,
+  );
+
   const insertItems = (responseId: string, kind: 'input' | 'output', items: readonly unknown[]) => {
     items.forEach((item, position) => {
       const id = (item as { id?: unknown }).id;
@@ -91,46 +178,38 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
     return deleteResponseRow.run(id).changes > 0;
   });
 
-  const list = (responseId: string, query: ListQuery): ListPage<StoredItem> => {
-    const order = query.order ?? 'desc';
-    const requested = Number.isFinite(query.limit) ? Math.trunc(query.limit!) : 20;
-    const limit = Math.min(Math.max(requested, 1), 100);
-    const empty: ListPage<StoredItem> = { data: [], first_id: null, last_id: null, has_more: false };
+  const list = paginator(selectInputPosition, selectRange);
+  const listConversation = paginator(selectConversationPosition, selectConversationRange);
 
-    const positionOf = (itemId: string) => selectInputPosition.get(responseId, itemId)?.position;
-    const afterPos = query.after === undefined ? undefined : positionOf(query.after);
-    const beforePos = query.before === undefined ? undefined : positionOf(query.before);
-    if ((query.after !== undefined && afterPos === undefined) || (query.before !== undefined && beforePos === undefined)) {
-      return empty;
+  // Conversation writes run inside the group commit, each in its own savepoint: all or nothing.
+  const appendItems = (conversationId: string, items: readonly StoredItem[]): boolean => {
+    if (!selectConversation.get(conversationId)) return false;
+    let position = selectNextPosition.get(conversationId)!.next;
+    for (const item of items) {
+      insertConversationItem.run(conversationId, position++, item.id, JSON.stringify(item));
     }
+    return true;
+  };
 
-    // Translate "after/before in list order" into a position window (lo, hi).
-    let lo = -1;
-    let hi = Number.MAX_SAFE_INTEGER;
-    const [startPos, endPos] = order === 'asc' ? [afterPos, beforePos] : [beforePos, afterPos];
-    if (startPos !== undefined) lo = startPos;
-    if (endPos !== undefined) hi = endPos;
-
-    // With only `before`, the page is the `limit` items nearest the cursor: walk backwards, then flip.
-    const backwards = query.before !== undefined && query.after === undefined;
-    const direction = backwards === (order === 'asc') ? 'desc' : 'asc';
-    const rows = selectRange[direction].all(responseId, lo, hi, limit + 1);
-    const has_more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    if (backwards) page.reverse();
-
-    const data = page.map(parseItem);
-    return {
-      data,
-      first_id: data.length ? data[0].id : null,
-      last_id: data.length ? data[data.length - 1].id : null,
-      has_more,
-    };
+  const updateMetadata = (id: string, metadata: Record<string, string>): Conversation | null => {
+    const row = selectConversation.get(id);
+    if (!row) return null;
+    const conversation: Conversation = { ...(JSON.parse(row.json) as Conversation), metadata };
+    updateConversationRow.run(JSON.stringify(conversation), id);
+    return conversation;
   };
 
   const writes = groupCommit(db);
+  /** A write in the group commit, resolving to what it returned once committed. */
+  const write = async <T>(fn: () => T): Promise<T> => {
+    let result!: T;
+    await writes.run(() => {
+      result = fn();
+    });
+    return result;
+  };
 
-  return {
+  const store: Store = {
     createResponse: (response, inputItems) => writes.run(() => create(response, inputItems)),
     finishResponse: (response) => writes.run(() => finish(response)),
     async getResponse(id) {
@@ -147,13 +226,42 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
       return list(responseId, query);
     },
     async getItem(id) {
-      const row = selectItem.get(id);
+      const row = selectItem.get(id) ?? selectAnyConversationItem.get(id);
       return row ? parseItem(row) : null;
     },
+    createConversation: (conversation, items) =>
+      write(() => {
+        insertConversation.run(conversation.id, conversation.created_at, JSON.stringify(conversation));
+        appendItems(conversation.id, items);
+      }),
+    async getConversation(id) {
+      const row = selectConversation.get(id);
+      return row ? (JSON.parse(row.json) as Conversation) : null;
+    },
+    updateConversation: (id, metadata) => write(() => updateMetadata(id, metadata)),
+    deleteConversation: (id) =>
+      write(() => {
+        deleteConversationItemRows.run(id);
+        return deleteConversationRow.run(id).changes > 0;
+      }),
+    appendConversationItems: (id, items) => write(() => appendItems(id, items)),
+    async getConversationItems(id) {
+      return selectConversationItems.all(id).map(parseItem);
+    },
+    async listConversationItems(id, query) {
+      return listConversation(id, query);
+    },
+    async getConversationItem(id, itemId) {
+      const row = selectConversationItem.get(id, itemId);
+      return row ? parseItem(row) : null;
+    },
+    deleteConversationItem: (id, itemId) => write(() => deleteConversationItemRow.run(id, itemId).changes > 0),
     async close() {
       await writes.drain();
       await checkpointer?.close();
       db.close();
     },
   };
+  databases.set(store, db);
+  return store;
 }

@@ -1,5 +1,6 @@
-// Durable storage of responses and their items. One interface; SQLite by default, PostgreSQL
-// when DATABASE_URL is set. Writes happen at a response's start and end, never per event.
+// Durable storage of responses, conversations and their items. One interface; SQLite by
+// default, PostgreSQL when DATABASE_URL is set. Writes happen at a response's start and end,
+// never per event.
 import type { ResponseObject, StoredItem } from '../protocol/types.js';
 
 export interface ListQuery {
@@ -20,6 +21,14 @@ export interface ListPage<T> {
   has_more: boolean;
 }
 
+/** A conversation as the API returns it (`ConversationResource`); its items are stored apart. */
+export interface Conversation {
+  id: string;
+  object: 'conversation';
+  created_at: number;
+  metadata: Record<string, string>;
+}
+
 export interface Store {
   /**
    * Saves a new response with its input items, in order, and whatever output it has: a
@@ -35,7 +44,31 @@ export interface Store {
   getInputItems(responseId: string): Promise<StoredItem[]>;
   /** Paginated input items, like GET /v1/responses/{id}/input_items. */
   listInputItems(responseId: string, query: ListQuery): Promise<ListPage<StoredItem>>;
-  /** Any stored input or output item by its id (the newest if an id repeats), for item_reference. */
+  /**
+   * Any stored input or output item by its id (the newest if an id repeats), else a
+   * conversation item with that id, for item_reference.
+   */
   getItem(id: string): Promise<StoredItem | null>;
+
+  /** Saves a new conversation with its first items, in order. */
+  createConversation(conversation: Conversation, items: StoredItem[]): Promise<void>;
+  getConversation(id: string): Promise<Conversation | null>;
+  /** Replaces the metadata; null if there is no such conversation. */
+  updateConversation(id: string, metadata: Record<string, string>): Promise<Conversation | null>;
+  /** Deletes a conversation and its items; false if there was none. */
+  deleteConversation(id: string): Promise<boolean>;
+  /**
+   * Appends items after the conversation's last one, all or none; false if there is no such
+   * conversation. Rejects an item id the conversation already holds.
+   */
+  appendConversationItems(id: string, items: StoredItem[]): Promise<boolean>;
+  /** Every item of the conversation, oldest first (what the model sees). */
+  getConversationItems(id: string): Promise<StoredItem[]>;
+  /** Paginated items, like GET /v1/conversations/{id}/items: the same contract as listInputItems. */
+  listConversationItems(id: string, query: ListQuery): Promise<ListPage<StoredItem>>;
+  getConversationItem(id: string, itemId: string): Promise<StoredItem | null>;
+  /** Removes one item; false if the conversation does not hold it. */
+  deleteConversationItem(id: string, itemId: string): Promise<boolean>;
+
   close(): Promise<void>;
 }
