@@ -44,6 +44,36 @@ export interface Config {
   logLevel: string;
   /** Writes reasoning summaries for back-ends that give raw reasoning only; unset = the same model. */
   summaryModel?: string;
+  /** file_search: an OpenAI-compatible /embeddings upstream for dense retrieval (PARLEY_EMBEDDINGS_*); unset = lexical only. */
+  embeddings?: EmbeddingsConfig;
+  /** Largest accepted upload (POST /v1/files, PARLEY_MAX_FILE_BYTES). */
+  maxFileBytes: number;
+  /** web_search's back-end (PARLEY_SEARCH_*); unset = live web_search off. */
+  search?: SearchConfig;
+  /** Each search request and page fetch of web_search must end within this. */
+  searchTimeoutMs: number;
+  /** image_generation's OpenAI-compatible Images API (PARLEY_IMAGES_*); unset = off. */
+  images?: ImagesConfig;
+  /** One image generation must end within this. */
+  imagesTimeoutMs: number;
+  /** Hosts and networks outbound fetches may reach despite the private-address guard (PARLEY_OUTBOUND_ALLOW). */
+  outboundAllow: string[];
+}
+
+export const SEARCH_PROVIDERS = ['searxng', 'brave', 'tavily'] as const;
+
+export interface SearchConfig {
+  provider: (typeof SEARCH_PROVIDERS)[number];
+  /** The API's URL: required for searxng; brave and tavily default to their public APIs. */
+  url?: string;
+  apiKey?: string;
+}
+
+export interface ImagesConfig {
+  /** Base URL of an OpenAI-compatible Images API, e.g. `http://localhost:8000/v1`. */
+  url: string;
+  model?: string;
+  apiKey?: string;
 }
 
 const list = (value: string | undefined) =>
@@ -104,7 +134,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backgroundConcurrency: Math.max(1, int(env.PARLEY_BACKGROUND_CONCURRENCY, 16)),
     logLevel: env.PARLEY_LOG_LEVEL || 'info',
     summaryModel: env.PARLEY_SUMMARY_MODEL || file?.summary_model || undefined,
+    embeddings: embeddingsConfig(env),
+    maxFileBytes: int(env.PARLEY_MAX_FILE_BYTES, 512 * 1024 * 1024),
+    search: searchConfig(env),
+    searchTimeoutMs: int(env.PARLEY_SEARCH_TIMEOUT_MS, 15_000),
+    images: env.PARLEY_IMAGES_URL
+      ? { url: trimSlash(env.PARLEY_IMAGES_URL), model: env.PARLEY_IMAGES_MODEL || undefined, apiKey: env.PARLEY_IMAGES_API_KEY || undefined }
+      : undefined,
+    imagesTimeoutMs: int(env.PARLEY_IMAGES_TIMEOUT_MS, 300_000),
+    outboundAllow: list(env.PARLEY_OUTBOUND_ALLOW),
   };
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** PARLEY_SEARCH_PROVIDER (searxng when only PARLEY_SEARCH_URL is set), checked at start-up. */
+function searchConfig(env: NodeJS.ProcessEnv): SearchConfig | undefined {
+  const url = env.PARLEY_SEARCH_URL ? trimSlash(env.PARLEY_SEARCH_URL) : undefined;
+  const apiKey = env.PARLEY_SEARCH_API_KEY || undefined;
+  const provider = env.PARLEY_SEARCH_PROVIDER || (url ? 'searxng' : undefined);
+  if (!provider) return undefined;
+  if (!(SEARCH_PROVIDERS as readonly string[]).includes(provider)) {
+    throw new Error(`PARLEY_SEARCH_PROVIDER must be ${SEARCH_PROVIDERS.join(', ')}, not '${provider}'`);
+  }
+  if (provider === 'searxng' && !url) throw new Error('PARLEY_SEARCH_URL is required for PARLEY_SEARCH_PROVIDER=searxng (the SearXNG base URL)');
+  if (provider !== 'searxng' && !apiKey) throw new Error(`PARLEY_SEARCH_API_KEY is required for PARLEY_SEARCH_PROVIDER=${provider}`);
+  return { provider: provider as SearchConfig['provider'], url, apiKey };
+}
+
+export interface EmbeddingsConfig {
+  /** Base URL; `${url}/embeddings` is called, e.g. `http://localhost:11434/v1`. */
+  url: string;
+  model: string;
+  apiKey?: string;
+}
+
+function embeddingsConfig(env: NodeJS.ProcessEnv): EmbeddingsConfig | undefined {
+  if (!env.PARLEY_EMBEDDINGS_URL) return undefined;
+  if (!env.PARLEY_EMBEDDINGS_MODEL) throw new Error('PARLEY_EMBEDDINGS_URL is set, so PARLEY_EMBEDDINGS_MODEL must name the embeddings model');
+  return { url: trimSlash(env.PARLEY_EMBEDDINGS_URL), model: env.PARLEY_EMBEDDINGS_MODEL, apiKey: env.PARLEY_EMBEDDINGS_API_KEY || undefined };
+}

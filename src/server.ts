@@ -6,7 +6,10 @@ import { Engine } from './engine/engine.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { ModelRegistry } from './models/registry.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openSqliteStore, sqliteDatabase } from './store/sqlite.js';
+import { Files } from './files/files.js';
+import { provideVectorStores } from './tools/file-search/index.js';
+import { VectorStores } from './vector-stores/service.js';
 import { MemoryEventLog } from './streams/memory.js';
 
 export interface RunningServer {
@@ -20,7 +23,13 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
   const log = new MemoryEventLog();
   const models = new ModelRegistry(config);
   const engine = new Engine({ config, store, log, models, logger });
-  const app = createApp({ config, engine, store, log, models, logger });
+  // file_search: uploads, vector stores and chunks live in the same SQLite database.
+  const db = sqliteDatabase(store)!;
+  const files = new Files(db, config.dataDir);
+  const vectorStores = new VectorStores({ db, files, config, logger });
+  const withdrawVectorStores = provideVectorStores(store, vectorStores);
+  vectorStores.start();
+  const app = createApp({ config, engine, store, log, models, logger, files, vectorStores });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -38,6 +47,8 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      withdrawVectorStores();
+      await vectorStores.close();
       await store.close();
     },
   };
