@@ -15,6 +15,7 @@ import { zodToApiError } from '../protocol/request.js';
 import type { StoredItem } from '../protocol/types.js';
 import type { Store } from '../store/types.js';
 import { readJsonBody } from './body.js';
+import { listQuery } from './list-query.js';
 
 export interface ConversationsRouteDeps {
   store: Store;
@@ -76,16 +77,8 @@ export function conversationsRoutes({ store, maxBodyBytes }: ConversationsRouteD
   app.get('/:id/items', async (c) => {
     const id = c.req.param('id');
     await existing(id);
-    const q = c.req.query();
-    const limit = q.limit === undefined ? 20 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw badRequest("Invalid value for 'limit': expected an integer from 1 to 100.", 'limit', 'invalid_value');
-    }
-    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') {
-      throw badRequest("Invalid value for 'order': expected 'asc' or 'desc'.", 'order', 'invalid_value');
-    }
     // `include` asks for fields that Parley's items already carry in full: nothing to add.
-    const page = await store.listConversationItems(id, { limit, order: q.order, after: q.after, before: q.before });
+    const page = await store.listConversationItems(id, listQuery(c.req.query()));
     return c.json({ object: 'list', ...page });
   });
 

@@ -9,6 +9,7 @@ import type { ResponseObject } from '../protocol/types.js';
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../streams/types.js';
 import { readJsonBody } from './body.js';
+import { listQuery } from './list-query.js';
 import { followLog } from './sse.js';
 
 export interface ResponsesRouteDeps {
@@ -67,15 +68,7 @@ export function responsesRoutes({ engine, store, log, keepAliveMs, maxBodyBytes 
     // A response that is not in the background is stored when it ends: wait for that.
     const run = engine.active(id);
     if (run && !run.background) await run.done;
-    const q = c.req.query();
-    const limit = q.limit === undefined ? 20 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw badRequest("Invalid value for 'limit': expected an integer from 1 to 100.", 'limit', 'invalid_value');
-    }
-    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') {
-      throw badRequest("Invalid value for 'order': expected 'asc' or 'desc'.", 'order', 'invalid_value');
-    }
-    const page = await store.listInputItems(id, { limit, order: q.order, after: q.after, before: q.before });
+    const page = await store.listInputItems(id, listQuery(c.req.query()));
     return c.json({ object: 'list', ...page });
   });
 
