@@ -1,19 +1,28 @@
-// A tiny solid-colour PNG made in code, for the image input scenario (no files, no network).
+// A tiny PNG encoder (node:zlib): images made in code, for the image input scenario (no files,
+// no network) and for tests.
 import { crc32, deflateSync } from 'node:zlib';
 
-export function solidPng(size: number, [r, g, b]: [number, number, number]): Buffer {
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+export type Rgba = [number, number, number, number];
+
+/** An 8-bit RGBA PNG of `width` × `height`, each pixel from `pixel(x, y)`. */
+export function encodePng(width: number, height: number, pixel: (x: number, y: number) => Rgba): Buffer {
   const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(size * 3, Buffer.from([r, g, b]))]);
-  const pixels = deflateSync(Buffer.concat(Array.from({ length: size }, () => row)));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', pixels),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
+  const raw = Buffer.alloc(height * (1 + width * 4));
+  for (let y = 0; y < height; y++) {
+    const row = y * (1 + width * 4);
+    raw[row] = 0; // filter: none
+    for (let x = 0; x < width; x++) raw.set(pixel(x, y), row + 1 + x * 4);
+  }
+  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+export function solidPng(size: number, [r, g, b]: [number, number, number]): Buffer {
+  return encodePng(size, size, () => [r, g, b, 255]);
 }
 
 function chunk(type: string, data: Buffer): Buffer {

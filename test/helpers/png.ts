@@ -1,34 +1,11 @@
-// A tiny PNG encoder and decoder (node:zlib), so that tests make real images and check real ones:
+// A tiny PNG decoder (node:zlib), beside the encoder of src/check/png.ts, so that tests make real
+// images and check real ones:
 // `encodePng(w, h, (x, y) => [r, g, b, a])` and `decodePng(bytes)` (8-bit RGB/RGBA, every filter
 // type, checks the signature and every chunk's CRC).
-import { crc32, deflateSync, inflateSync } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
+import { PNG_SIGNATURE as SIGNATURE, type Rgba } from '../../src/check/png.js';
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-export type Rgba = [number, number, number, number];
-
-export function encodePng(width: number, height: number, pixel: (x: number, y: number) => Rgba): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
-  const raw = Buffer.alloc(height * (1 + width * 4));
-  for (let y = 0; y < height; y++) {
-    const row = y * (1 + width * 4);
-    raw[row] = 0; // filter: none
-    for (let x = 0; x < width; x++) raw.set(pixel(x, y), row + 1 + x * 4);
-  }
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typed));
-  return Buffer.concat([length, typed, crc]);
-}
+export { encodePng, type Rgba } from '../../src/check/png.js';
 
 export interface DecodedPng {
   width: number;
