@@ -53,6 +53,12 @@ export interface ServerTool {
   begin(name: string, callId: string, ctx: ServerToolContext): ServerToolCall;
   /** The citation markers of this tool's results that answer text may carry. */
   readonly citations?: CitationResolver;
+  /**
+   * Runs once before the first model step (mcp: lists the server's tools, runs the calls the
+   * client approved); `functions` may grow. Resolves with input items the model reads after the
+   * context (the results of those calls).
+   */
+  prepare?(ctx: ServerToolContext): Promise<ResponseInputItem[]>;
 }
 
 /** A family of built-in tools (one folder under src/tools/). */
@@ -74,4 +80,14 @@ export interface ServerToolKind {
   create(declaration: Record<string, unknown>, services: ToolServices, context?: ToolRequestContext): ServerTool;
   /** How one of its stored items reads to a model in a later turn (a call and its output). */
   toModelInput(item: StoredItem): ResponseInputItem[];
+}
+
+/** A call whose tool needs the complete arguments only: they are gathered, then handed to `run`. */
+export function whenArgumentsComplete(run: (args: string) => Promise<string>): ServerToolCall {
+  let args = '';
+  return {
+    delta: (delta) => void (args += delta),
+    end: () => undefined,
+    run: () => run(args),
+  };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../../log.js';
 import { OutboundError, type AllowList } from '../../net/outbound.js';
 import { newId } from '../../protocol/ids.js';
 import type { FunctionToolDecl } from '../client-tools.js';
-import type { ServerTool, ServerToolCall, ServerToolContext, ToolRequestContext } from '../types.js';
+import { whenArgumentsComplete, type ServerTool, type ServerToolCall, type ServerToolContext, type ToolRequestContext } from '../types.js';
 import { ImageApiError, runImageJob, type ImageFile, type ImageOptions, type ImagesApi } from './api.js';
 import { ImageSourceError, latestImages, loadImage } from './sources.js';
 
@@ -90,12 +90,7 @@ export class ImageGenerationTool implements ServerTool {
   }
 
   begin(name: string, _callId: string, ctx: ServerToolContext): ServerToolCall {
-    let args = '';
-    return {
-      delta: (d) => void (args += d),
-      end: () => undefined,
-      run: () => this.run(name, args, ctx),
-    };
+    return whenArgumentsComplete((args) => this.run(name, args, ctx));
   }
 
   private async run(name: string, argumentsJson: string, ctx: ServerToolContext): Promise<string> {

@@ -7,7 +7,7 @@ import { newId } from '../../protocol/ids.js';
 import type { ToolItemWriter } from '../../protocol/writer.js';
 import { citationKey, markdownLinkCitations, type CitedPage } from '../citations.js';
 import type { FunctionToolDecl } from '../client-tools.js';
-import type { ServerTool, ServerToolCall, ServerToolContext } from '../types.js';
+import { whenArgumentsComplete, type ServerTool, type ServerToolCall, type ServerToolContext } from '../types.js';
 import type { PageCache } from './cache.js';
 import { fetchPage, findInText, PageError, type Page } from './page.js';
 import type { SearchHit, SearchProvider, UserLocation } from './providers/index.js';
@@ -100,12 +100,7 @@ export class WebSearchTool implements ServerTool {
   }
 
   begin(name: string, _callId: string, ctx: ServerToolContext): ServerToolCall {
-    let args = '';
-    return {
-      delta: (d) => void (args += d),
-      end: () => undefined,
-      run: () => this.run(name, args, ctx),
-    };
+    return whenArgumentsComplete((args) => this.run(name, args, ctx));
   }
 
   private offer(): FunctionToolDecl[] {
