@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
+import { zodTextFormat } from 'openai/helpers/zod';
 import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
+import { z } from 'zod';
 import type { Response as SdkResponse, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { assertConformingStream, validateSchema } from '../helpers/spec.js';
 import { readSse, startTestServer, type TestServer } from '../helpers/server.js';
@@ -179,6 +181,16 @@ describe('Responses API through the openai SDK (scripted model)', () => {
       },
     });
     assert.deepEqual(JSON.parse(response.output_text), { name: 'example', age: 1, tags: ['example'] });
+  });
+
+  test('responses.parse() with a zod schema returns the parsed object', async () => {
+    const Person = z.object({ name: z.string(), age: z.number().int(), tags: z.array(z.string()) });
+    const response = await client.responses.parse({
+      model: 'scripted',
+      input: 'give me a person',
+      text: { format: zodTextFormat(Person, 'person') },
+    });
+    assert.deepEqual(response.output_parsed, { name: 'example', age: 1, tags: ['example'] });
   });
 
   test('max_output_tokens ends the response as incomplete', async () => {
