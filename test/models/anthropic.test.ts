@@ -19,7 +19,8 @@ import { modelRequest, runFailingStep, runStep } from '../helpers/model-step.js'
 
 // A model id the provider knows: it keeps temperature and sends the model's own max_tokens.
 const KNOWN_MODEL = 'claude-sonnet-4-5';
-const IDLE_TIMEOUT_MS = 200;
+// Long enough that a loaded CI machine never trips it by accident; the stall tests wait for it.
+const IDLE_TIMEOUT_MS = 1000;
 
 let up: FakeAnthropicUpstream;
 let backend: ModelBackend;
