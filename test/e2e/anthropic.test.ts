@@ -19,7 +19,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { retrieveSettled, streamResponse, withTimeout } from '../helpers/stream.js';
 
 const MODEL = 'claude-test';
-const IDLE_TIMEOUT_MS = 300;
+// Short enough for the stall tests, long enough that a loaded CI machine never trips it by accident.
+const IDLE_TIMEOUT_MS = 1000;
 const INCLUDE = ['reasoning.encrypted_content'];
 
 let up: FakeAnthropicUpstream;

@@ -13,7 +13,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { assertConformingStream } from '../helpers/spec.js';
 
 const MODEL = 'gpt-pass';
-const IDLE_TIMEOUT_MS = 300;
+// Short enough for the stall tests, long enough that a loaded CI machine never trips it by accident.
+const IDLE_TIMEOUT_MS = 1000;
 
 let up: FakeResponsesUpstream;
 let server: TestServer;
@@ -337,7 +338,7 @@ describe('terminal events', () => {
     up.script({ ...s, stallAfter: s.events!.length });
     const { response } = await streamed({ input: 'Hi' });
     assert.equal(response.status, 'failed');
-    assert.match(response.error!.message, /sent nothing for 300 ms/);
+    assert.match(response.error!.message, new RegExp(`sent nothing for ${IDLE_TIMEOUT_MS} ms`));
     assert.equal((response.output[0] as Json).status, 'incomplete');
     await up.whenClosed(1);
   });

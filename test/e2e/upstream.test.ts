@@ -11,7 +11,8 @@ import { readSse, startTestServer, type TestServer } from '../helpers/server.js'
 import { conform, retrieveSettled as settled, streamResponse, withTimeout } from '../helpers/stream.js';
 
 const MODEL = 'up-model';
-const IDLE_TIMEOUT_MS = 300;
+// Short enough for the stall tests, long enough that a loaded CI machine never trips it by accident.
+const IDLE_TIMEOUT_MS = 1000;
 const KEEPALIVE_MS = 100;
 
 let up: FakeChatUpstream;
