@@ -33,8 +33,12 @@ const MODEL_ITEMS = new Set(['message', 'reasoning']);
 /** Runs the steps; resolves with how the last one finished. */
 export async function runTurn(turn: Turn): Promise<FinishReason | null> {
   const { writer, tools } = turn;
+  // Built-in tools that need work before the model can use them (mcp: list the tools, run approved calls).
+  const prepared = turn.backend.hostsBuiltInTools
+    ? []
+    : await tools.prepare({ writer, signal: turn.request.signal, include: turn.include, citations: tools.citations });
   const clientFunctions = tools.functions.filter((f) => tools.fromModel(f.name).kind !== 'server');
-  let input = turn.request.input;
+  let input = prepared.length ? [...turn.request.input, ...prepared] : turn.request.input;
   let toolCalls = 0;
   let grammarRetries = 0;
 
@@ -86,7 +90,8 @@ export async function runTurn(turn: Turn): Promise<FinishReason | null> {
 }
 
 function handsCallsToClient(items: ResponseObject['output']): boolean {
-  return items.some((item) => item.type === 'function_call' || item.type === 'custom_tool_call');
+  // An mcp_approval_request waits for the client's mcp_approval_response in its next request.
+  return items.some((item) => item.type === 'function_call' || item.type === 'custom_tool_call' || item.type === 'mcp_approval_request');
 }
 
 /** The step as the model made it: its messages and reasoning, then each tool call and its result. */

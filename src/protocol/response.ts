@@ -32,7 +32,7 @@ export function newResponseObject(
     temperature: request.temperature ?? 1,
     text: { format: request.text?.format ?? { type: 'text' }, verbosity: request.text?.verbosity ?? 'medium' },
     tool_choice: request.tool_choice ?? 'auto',
-    tools: request.tools ?? [],
+    tools: withoutSecrets(request.tools ?? []),
     top_logprobs: request.top_logprobs ?? 0,
     top_p: request.top_p ?? 1,
     truncation: request.truncation ?? 'disabled',
@@ -42,4 +42,18 @@ export function newResponseObject(
     ...(request.prompt_cache_key ? { prompt_cache_key: request.prompt_cache_key } : {}),
   };
   return response as unknown as ResponseObject;
+}
+
+/**
+ * The tools as the response shows and stores them: an mcp tool's `authorization` is left out and
+ * its header values are redacted (the client sends them again with each request that needs them).
+ */
+function withoutSecrets(tools: NonNullable<CreateResponseRequest['tools']>): NonNullable<CreateResponseRequest['tools']> {
+  return tools.map((tool) => {
+    const t = tool as { type?: string; authorization?: unknown; headers?: unknown };
+    if (t.type !== 'mcp' || (t.authorization === undefined && !t.headers)) return tool;
+    const { authorization: _secret, ...rest } = t;
+    const headers = t.headers && typeof t.headers === 'object' ? Object.fromEntries(Object.keys(t.headers).map((name) => [name, '[redacted]'])) : t.headers;
+    return { ...rest, ...(headers !== undefined && { headers }) } as typeof tool;
+  });
 }

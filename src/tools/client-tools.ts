@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ResponseInputItem, StoredItem } from '../protocol/types.js';
 import { kindForItemType } from './server-tools.js';
 import type { CitationResolver } from './citations.js';
-import type { ServerTool } from './types.js';
+import type { ServerTool, ServerToolContext } from './types.js';
 import { customToolGrammar, type CompiledGrammar } from './grammar/index.js';
 
 export interface FunctionToolDecl {
@@ -48,6 +48,8 @@ export interface ClientTools {
   toModelInput(input: ResponseInputItem[]): ResponseInputItem[];
   /** What the built-in tools' results can be cited by in answer text. */
   readonly citations: CitationResolver[];
+  /** Prepares the built-in tools (ServerTool.prepare) and offers the functions they add; resolves with the input they add. */
+  prepare(ctx: ServerToolContext): Promise<ResponseInputItem[]>;
 }
 
 const MAX_NAME = 64;
@@ -70,14 +72,15 @@ export function clientTools(tools: readonly ToolDecl[], servers: readonly Server
     functions.push(kind === 'custom' ? customAsFunction(tool, modelName) : { ...(tool as FunctionToolDecl), name: modelName });
   };
 
-  for (const server of servers) {
+  const offerServer = (server: ServerTool) => {
     for (const fn of server.functions) {
       // Two declarations of one family (web_search and web_search_preview): the first one serves.
       if (byModelName.has(fn.name)) continue;
       byModelName.set(fn.name, { kind: 'server', name: fn.name, tool: server });
       functions.push(fn);
     }
-  }
+  };
+  for (const server of servers) offerServer(server);
   for (const tool of tools) {
     if (tool.type === 'function' || tool.type === 'custom') offer(tool);
     if (tool.type === 'namespace') {
@@ -90,6 +93,15 @@ export function clientTools(tools: readonly ToolDecl[], servers: readonly Server
   return {
     functions,
     citations: servers.flatMap((server) => (server.citations ? [server.citations] : [])),
+    async prepare(ctx) {
+      const added: ResponseInputItem[] = [];
+      for (const server of servers) {
+        if (!server.prepare) continue;
+        added.push(...(await server.prepare(ctx)));
+        offerServer(server);
+      }
+      return added;
+    },
     fromModel: (name) => byModelName.get(name) ?? { kind: 'function', name },
     toModelInput(input) {
       return input.flatMap((item) => {
