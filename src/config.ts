@@ -56,8 +56,13 @@ export interface Config {
   images?: ImagesConfig;
   /** One image generation must end within this. */
   imagesTimeoutMs: number;
+  /** code_interpreter: one cell's wall-clock limit (PARLEY_CODE_TIMEOUT_MS), and each container's memory cap (PARLEY_CODE_MEMORY_MB). */
+  codeTimeoutMs: number;
+  codeMemoryMb: number;
   /** Hosts and networks outbound fetches may reach despite the private-address guard (PARLEY_OUTBOUND_ALLOW). */
   outboundAllow: string[];
+  /** mcp: each request to an MCP server (connect, list, call) must answer within this (PARLEY_MCP_TIMEOUT_MS). */
+  mcpTimeoutMs: number;
 }
 
 export const SEARCH_PROVIDERS = ['searxng', 'brave', 'tavily'] as const;
@@ -142,7 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { url: trimSlash(env.PARLEY_IMAGES_URL), model: env.PARLEY_IMAGES_MODEL || undefined, apiKey: env.PARLEY_IMAGES_API_KEY || undefined }
       : undefined,
     imagesTimeoutMs: int(env.PARLEY_IMAGES_TIMEOUT_MS, 300_000),
+    codeTimeoutMs: Math.max(100, int(env.PARLEY_CODE_TIMEOUT_MS, 30_000)),
+    codeMemoryMb: Math.min(4096, Math.max(64, int(env.PARLEY_CODE_MEMORY_MB, 512))),
     outboundAllow: list(env.PARLEY_OUTBOUND_ALLOW),
+    mcpTimeoutMs: Math.max(100, int(env.PARLEY_MCP_TIMEOUT_MS, 60_000)),
   };
 }
 

@@ -11,6 +11,8 @@ import { Files } from './files/files.js';
 import { provideVectorStores } from './tools/file-search/index.js';
 import { VectorStores } from './vector-stores/service.js';
 import { MemoryEventLog } from './streams/memory.js';
+import { Containers } from './containers/containers.js';
+import { provideContainers } from './tools/code-interpreter/index.js';
 
 export interface RunningServer {
   url: string;
@@ -29,7 +31,10 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
   const vectorStores = new VectorStores({ db, files, config, logger });
   const withdrawVectorStores = provideVectorStores(store, vectorStores);
   vectorStores.start();
-  const app = createApp({ config, engine, store, log, models, logger, files, vectorStores });
+  // code_interpreter: containers (Pyodide workers) live in this process's memory.
+  const containers = new Containers({ timeoutMs: config.codeTimeoutMs, memoryMb: config.codeMemoryMb }, files);
+  const withdrawContainers = provideContainers(store, containers);
+  const app = createApp({ config, engine, store, log, models, logger, files, vectorStores, containers });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -48,6 +53,8 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       withdrawVectorStores();
+      withdrawContainers();
+      await containers.close();
       await vectorStores.close();
       await store.close();
     },

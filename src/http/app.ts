@@ -14,6 +14,8 @@ import { modelsRoutes } from './models.js';
 import { responsesRoutes } from './responses.js';
 import { filesRoutes } from './files.js';
 import { vectorStoresRoutes } from './vector-stores.js';
+import { containersRoutes } from './containers.js';
+import type { Containers } from '../containers/containers.js';
 import type { Files } from '../files/files.js';
 import type { VectorStores } from '../vector-stores/service.js';
 
@@ -27,9 +29,11 @@ export interface AppDeps {
   /** The Files and Vector Stores APIs (file_search); absent = not served. */
   files?: Files;
   vectorStores?: VectorStores;
+  /** The Containers API (code_interpreter); absent = not served. */
+  containers?: Containers;
 }
 
-export function createApp({ config, engine, store, log, models, logger, files, vectorStores }: AppDeps) {
+export function createApp({ config, engine, store, log, models, logger, files, vectorStores, containers }: AppDeps) {
   const app = new Hono<{ Bindings: HttpBindings }>();
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
@@ -41,6 +45,7 @@ export function createApp({ config, engine, store, log, models, logger, files, v
   v1.route('/models', modelsRoutes(models));
   if (files) v1.route('/files', filesRoutes({ files, maxFileBytes: config.maxFileBytes }));
   if (vectorStores) v1.route('/vector_stores', vectorStoresRoutes({ vectorStores, maxBodyBytes: config.maxBodyBytes }));
+  if (containers) v1.route('/containers', containersRoutes({ containers, maxBodyBytes: config.maxBodyBytes, maxFileBytes: config.maxFileBytes }));
   app.route('/v1', v1);
 
   app.notFound((c) =>

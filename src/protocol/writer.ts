@@ -630,7 +630,7 @@ export class CustomToolCallWriter implements Closable {
 
 type ToolItem = Extract<
   ResponseObject['output'][number],
-  { type: 'file_search_call' | 'web_search_call' | 'code_interpreter_call' | 'image_generation_call' | 'mcp_call' | 'mcp_list_tools' }
+  { type: 'file_search_call' | 'web_search_call' | 'code_interpreter_call' | 'image_generation_call' | 'mcp_call' | 'mcp_list_tools' | 'mcp_approval_request' }
 > & { id: string };
 
 /** Tool item types whose status can be `incomplete` (the others end `failed` when cut short). */
@@ -656,6 +656,8 @@ export type ToolProgressType = Extract<
 export class ToolItemWriter<T extends ToolItem> implements Closable {
   readonly outputIndex: number;
   open = true;
+  /** An mcp_call's arguments have deltas and no done event yet. */
+  private argumentsOpen = false;
 
   constructor(
     private readonly w: EventWriter,
@@ -666,6 +668,26 @@ export class ToolItemWriter<T extends ToolItem> implements Closable {
 
   progress(type: ToolProgressType): void {
     this.w.emit({ type, sequence_number: this.w.next(), output_index: this.outputIndex, item_id: this.item.id } as ResponseStreamEvent);
+  }
+
+  /** More of an mcp_call's arguments as the model writes them (`response.mcp_call_arguments.delta`). */
+  mcpArgumentsDelta(this: ToolItemWriter<Extract<ToolItem, { type: 'mcp_call' }>>, delta: string): void {
+    if (delta === '') return;
+    this.argumentsOpen = true;
+    this.item.arguments += delta;
+    this.w.emit({ type: 'response.mcp_call_arguments.delta', sequence_number: this.w.next(), output_index: this.outputIndex, item_id: this.item.id, delta });
+  }
+
+  /** The mcp_call's arguments are complete (`response.mcp_call_arguments.done`). */
+  mcpArgumentsDone(this: ToolItemWriter<Extract<ToolItem, { type: 'mcp_call' }>>): void {
+    this.argumentsOpen = false;
+    this.w.emit({
+      type: 'response.mcp_call_arguments.done',
+      sequence_number: this.w.next(),
+      output_index: this.outputIndex,
+      item_id: this.item.id,
+      arguments: this.item.arguments,
+    });
   }
 
   /** A preview of an image_generation_call's image (`partial_images`); the item keeps nothing of it. */
@@ -681,6 +703,20 @@ export class ToolItemWriter<T extends ToolItem> implements Closable {
     } as ResponseStreamEvent);
   }
 
+  /** More of a code_interpreter_call's `code` as the model writes it. */
+  codeDelta(delta: string): void {
+    if (!delta) return;
+    const item = this.item as { code?: string | null };
+    item.code = (item.code ?? '') + delta;
+    this.w.emit({ type: 'response.code_interpreter_call_code.delta', sequence_number: this.w.next(), output_index: this.outputIndex, item_id: this.item.id, delta } as ResponseStreamEvent);
+  }
+
+  /** The code_interpreter_call's code is complete (its `code` is what the deltas made). */
+  codeDone(): void {
+    const code = (this.item as { code?: string | null }).code ?? '';
+    this.w.emit({ type: 'response.code_interpreter_call_code.done', sequence_number: this.w.next(), output_index: this.outputIndex, item_id: this.item.id, code } as ResponseStreamEvent);
+  }
+
   done(): void {
     if (!this.open) return;
     this.open = false;
@@ -693,6 +729,7 @@ export class ToolItemWriter<T extends ToolItem> implements Closable {
    */
   close(): void {
     if (!this.open) return;
+    if (this.argumentsOpen) (this as unknown as ToolItemWriter<Extract<ToolItem, { type: 'mcp_call' }>>).mcpArgumentsDone();
     const item = this.item as { type: string; status?: string };
     if (item.status && item.status !== 'completed' && item.status !== 'failed') {
       item.status = HAS_INCOMPLETE.has(item.type) ? 'incomplete' : 'failed';

@@ -20,7 +20,7 @@ const BUILT_IN_TOOLS: Record<string, string> = {
   web_search_2025_08_26: 'no web search back-end is configured',
   web_search_preview: 'no web search back-end is configured',
   web_search_preview_2025_03_11: 'no web search back-end is configured',
-  code_interpreter: 'code_interpreter is not available on this server yet',
+  code_interpreter: 'this server has no container service',
   image_generation: 'image_generation is not available on this server yet',
   mcp: 'mcp tools are not available on this server yet',
   computer: 'computer use is not supported by Parley',

@@ -40,7 +40,7 @@ describe('bad input', () => {
     ['an unknown model', '{"model": "gpt-nope", "input": "x"}', 404, { param: 'model', code: 'model_not_found' }],
     ['an unknown previous_response_id', '{"model": "scripted", "input": "x", "previous_response_id": "resp_nope"}', 404, { param: 'previous_response_id' }],
     ['a tool type that is not in the API', '{"model": "scripted", "input": "x", "tools": [{"type": "teleport"}]}', 400, { param: 'tools[0].type' }],
-    ['a built-in tool Parley cannot run yet', '{"model": "scripted", "input": "x", "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]}', 400, { param: 'tools[0].type', code: 'unsupported_tool' }],
+    ['a built-in tool Parley does not run', '{"model": "scripted", "input": "x", "tools": [{"type": "local_shell"}]}', 400, { param: 'tools[0].type', code: 'unsupported_tool' }],
     ['a function tool without a name', '{"model": "scripted", "input": "x", "tools": [{"type": "function", "parameters": {}}]}', 400, { param: 'tools[0].name' }],
     ['background without storage', '{"model": "scripted", "input": "x", "background": true, "store": false}', 400, { param: 'store' }],
     ['an oversized body', JSON.stringify({ model: 'scripted', input: 'x'.repeat(5000) }), 413, { code: 'request_too_large' }],
