@@ -134,18 +134,26 @@ try {
     const n = 2 + Math.floor(random() * 3);
     return Array.from({ length: n }, () => VOCAB[100 + Math.floor(random() ** 2 * 20_000)]).join(' ');
   });
+  // Wall time, and CPU time (user + system) of this process: on a shared machine the second is
+  // what the search itself costs, the first also what other processes took from it.
   const latencies = [];
+  const cpu = [];
   let results = 0;
   for (let i = 0; i < queries.length; i++) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     const page = await vectorStores.search(vs.id, { query: queries[i], max_num_results: 10 });
     if (i >= 50) {
+      const used = process.cpuUsage(cpuStart);
+      cpu.push((used.user + used.system) / 1000);
       latencies.push(performance.now() - start);
       results += page.data.length;
     }
   }
   latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  cpu.sort((a, b) => a - b);
+  const pctOf = (list, p) => list[Math.min(list.length - 1, Math.floor((p / 100) * list.length))];
+  const pct = (p) => pctOf(latencies, p);
   const dbBytes = ['parley.db', 'parley.db-wal'].reduce((n, f) => {
     try {
       return n + statSync(join(dataDir, f)).size;
@@ -168,6 +176,9 @@ try {
     search_p50_ms: +pct(50).toFixed(2),
     search_p99_ms: +pct(99).toFixed(2),
     search_max_ms: +latencies.at(-1).toFixed(2),
+    search_cpu_p50_ms: +pctOf(cpu, 50).toFixed(2),
+    search_cpu_p99_ms: +pctOf(cpu, 99).toFixed(2),
+    load_average: +(await import('node:os')).loadavg()[0].toFixed(2),
     results_per_query: +(results / latencies.length).toFixed(1),
     usage_bytes: final.usage_bytes,
     database_mb: +(dbBytes / 1e6).toFixed(1),
@@ -177,8 +188,9 @@ file_search benchmark (${chunks} chunks of ≤ ${CHUNK_TOKENS} tokens, ${docs} d
   ingestion        ${report.ingest_chunks_per_s} chunks/s (${report.ingest_text_mb_per_s} MB/s of text; ${report.ingest_s} s in all)
   event loop       longest stall while ingesting ${report.event_loop_max_stall_ms} ms (p99 ${report.event_loop_p99_stall_ms} ms)
   lexical search   p50 ${report.search_p50_ms} ms, p99 ${report.search_p99_ms} ms, max ${report.search_max_ms} ms over ${report.search_queries} queries (${report.results_per_query} results each)
+                   CPU per search p50 ${report.search_cpu_p50_ms} ms, p99 ${report.search_cpu_p99_ms} ms (load average ${report.load_average} on ${(await import('node:os')).cpus().length} cores)
   storage          usage_bytes ${report.usage_bytes}, database ${report.database_mb} MB
-  target           p99 < 20 ms at 100,000 chunks: ${chunks >= 100_000 ? (report.search_p99_ms < 20 ? 'met' : 'NOT met') : `run with BENCH_FS_CHUNKS=100000 to check (this run: ${chunks})`}
+  target           p99 < 20 ms at 100,000 chunks: ${chunks >= 100_000 ? (report.search_p99_ms < 20 ? 'met' : `not met (wall p99 ${report.search_p99_ms} ms)`) : `run with BENCH_FS_CHUNKS=100000 to check (this run: ${chunks})`}
 `);
   console.log(JSON.stringify(report));
 } finally {

@@ -18,6 +18,8 @@ import { matches, type Attributes, type Filter } from './filters.js';
 import type { VectorStoreRepo } from './repo.js';
 
 export const RRF_K = 60;
+/** A keyword in fewer chunks than this is always searched (see selectiveMatch). */
+const COMMON_FLOOR = 2000;
 
 export interface SearchOptions {
   maxResults: number;
@@ -79,16 +81,14 @@ export function keywords(query: string): string[] {
   return [...new Set(kept.length ? kept : words)].slice(0, 32);
 }
 
-/** An FTS5 MATCH expression: any of the keywords, each quoted so that nothing is FTS5 syntax. */
-export function ftsQuery(query: string): string | null {
-  const words = keywords(query);
-  return words.length ? words.map((w) => `"${w}"`).join(' OR ') : null;
-}
 
 export class Searcher {
   private readonly lexical: Database.Statement<[string, number], { id: number; rank: number }>;
   private readonly chunkOwner: Database.Statement<[number], { vs: string; file: string }>;
   private readonly chunkText: Database.Statement<[number], { text: string }>;
+  private readonly matchCount: Database.Statement<[string], { n: number }>;
+  private readonly chunkCount: Database.Statement<[], { n: number }>;
+  private chunkTotal = { n: 0, at: 0 };
   private readonly vectors: Database.Statement<[string], { id: number; file_id: string; embedding: Buffer }>;
   private readonly dense = new Map<string, DenseIndex>();
   private readonly versions = new Map<string, number>();
@@ -103,6 +103,8 @@ export class Searcher {
     this.lexical = db.prepare(`SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?`);
     this.chunkOwner = db.prepare(`SELECT vector_store_id AS vs, file_id AS file FROM chunks WHERE id = ?`);
     this.chunkText = db.prepare(`SELECT text FROM chunks WHERE id = ?`);
+    this.matchCount = db.prepare(`SELECT count(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?`);
+    this.chunkCount = db.prepare(`SELECT count(*) AS n FROM chunks`);
     this.vectors = db.prepare(`SELECT id, file_id, embedding FROM chunks WHERE vector_store_id = ? AND embedding IS NOT NULL ORDER BY id`);
   }
 
@@ -169,19 +171,11 @@ export class Searcher {
    * read best first and filtered here, reading further (×4 each time) only while too few pass.
    */
   private lexicalRanking(query: string, allowed: Map<string, unknown>, limit: number): Ranked[] {
-    const match = ftsQuery(query);
-    if (!match) return [];
-    const found: Array<{ id: number; key: string; bm25: number }> = [];
-    for (let read = limit * 2, seen = 0; ; read *= 4) {
-      const rows = this.lexical.all(match, read);
-      for (const row of rows.slice(seen)) {
-        const owner = this.chunkOwner.get(row.id);
-        const key = owner ? fileKey(owner.vs, owner.file) : '';
-        if (allowed.has(key)) found.push({ id: row.id, key, bm25: -row.rank });
-        if (found.length === limit) break;
-      }
-      seen = rows.length;
-      if (found.length === limit || rows.length < read) break;
+    const plan = this.matchPlan(keywords(query));
+    let found: Array<{ id: number; key: string; bm25: number }> = [];
+    for (const match of plan) {
+      found = this.candidates(match, allowed, limit);
+      if (found.length === limit) break;
     }
     if (found.length === 0) return [];
     const patterns = keywords(query).map((w) => new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(stem(w))}`, 'iu'));
@@ -193,6 +187,51 @@ export class Searcher {
         return { id: r.id, key: r.key, score: 0.7 * covered + 0.3 * Math.min(1, r.bm25 / best) };
       })
       .sort((a, b) => b.score - a.score || a.id - b.id);
+  }
+
+  /** The best `limit` BM25 matches in the allowed files, read best first (×4 more while too few pass). */
+  private candidates(match: string, allowed: Map<string, unknown>, limit: number): Array<{ id: number; key: string; bm25: number }> {
+    const found: Array<{ id: number; key: string; bm25: number }> = [];
+    for (let read = limit * 2, seen = 0; ; read *= 4) {
+      const rows = this.lexical.all(match, read);
+      for (const row of rows.slice(seen)) {
+        const owner = this.chunkOwner.get(row.id);
+        const key = owner ? fileKey(owner.vs, owner.file) : '';
+        if (allowed.has(key)) found.push({ id: row.id, key, bm25: -row.rank });
+        if (found.length === limit) return found;
+      }
+      seen = rows.length;
+      if (rows.length < read) return found;
+    }
+  }
+
+  /**
+   * The MATCH expressions to try in turn for a query's keywords, each keyword quoted so that
+   * nothing in it is FTS5 syntax (keywords are letters and digits only). Scoring BM25 is the cost
+   * of a search, paid for every chunk that matches, so in a large index common keywords (in more
+   * than 5 % of the chunks and more than 2,000 of them: their IDF, and so their weight, is small)
+   * are left out, keeping at least the two rarest; when even those are common, chunks with both
+   * are tried first, then either. Counting a keyword's chunks is far cheaper than scoring them.
+   * Left-out keywords still count in the score (coverage).
+   */
+  private matchPlan(words: string[]): string[] {
+    const quoted = (w: string) => `"${w}"`;
+    if (words.length === 0) return [];
+    const common = Math.max(this.totalChunks() * 0.05, COMMON_FLOOR);
+    const counted = words.map((w) => ({ w, n: this.matchCount.get(quoted(w))!.n })).filter((t) => t.n > 0);
+    if (counted.length === 0) return [];
+    counted.sort((a, b) => a.n - b.n);
+    const kept = counted.filter((t, i) => i < 2 || t.n <= common);
+    const any = kept.map((t) => quoted(t.w)).join(' OR ');
+    if (kept.length >= 2 && kept[0].n > common) return [`${quoted(kept[0].w)} AND ${quoted(kept[1].w)}`, any];
+    return [any];
+  }
+
+  /** How many chunks the index holds (for document frequencies), re-counted every 10 s at most. */
+  private totalChunks(): number {
+    const now = Date.now();
+    if (now - this.chunkTotal.at > 10_000) this.chunkTotal = { n: this.chunkCount.get()!.n, at: now };
+    return this.chunkTotal.n;
   }
 
   private async embedQueries(queries: string[], signal?: AbortSignal): Promise<Float32Array[] | null> {

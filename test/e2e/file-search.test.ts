@@ -126,6 +126,12 @@ describe('Files, vector stores, search and the file_search tool (scripted model)
     assert.deepEqual(await client.files.retrieve(pdf.id), pdf);
     const content = Buffer.from(await (await client.files.content(pdf.id)).arrayBuffer());
     assert.deepEqual(content, documents().find((d) => d.name === 'tides.pdf')!.bytes);
+
+    const expiring = await client.files.create({ file: await toFile(Buffer.from('short-lived'), 'tmp.txt'), purpose: 'user_data', expires_after: { anchor: 'created_at', seconds: 3600 } });
+    assert.equal(expiring.expires_at, expiring.created_at + 3600);
+    assert.equal((await client.files.list({ purpose: 'user_data' })).data.length, 1);
+    assert.deepEqual(await client.files.delete(expiring.id), { id: expiring.id, object: 'file', deleted: true });
+    assert.equal((await apiError(client.files.content(expiring.id))).status, 404);
   });
 
   test('the vector store counts its files and bytes; every file is completed', async () => {
