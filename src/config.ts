@@ -63,6 +63,8 @@ export interface Config {
   outboundAllow: string[];
   /** mcp: each request to an MCP server (connect, list, call) must answer within this (PARLEY_MCP_TIMEOUT_MS). */
   mcpTimeoutMs: number;
+  /** Extra event types sent to every client (PARLEY_STREAM_EVENTS), e.g. `annotation.queued`. */
+  streamEvents: string[];
 }
 
 export const SEARCH_PROVIDERS = ['searxng', 'brave', 'tavily'] as const;
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     codeMemoryMb: Math.min(4096, Math.max(64, int(env.PARLEY_CODE_MEMORY_MB, 512))),
     outboundAllow: list(env.PARLEY_OUTBOUND_ALLOW),
     mcpTimeoutMs: Math.max(100, int(env.PARLEY_MCP_TIMEOUT_MS, 60_000)),
+    streamEvents: list(env.PARLEY_STREAM_EVENTS),
   };
 }
 

@@ -78,8 +78,12 @@ export class Engine {
     this.conversations = new Conversations(deps.store);
   }
 
-  /** Validates a request, starts its run and returns it once `response.created` is logged. */
-  async create(body: unknown): Promise<Run> {
+  /**
+   * Validates a request, starts its run and returns it once `response.created` is logged.
+   * `streamEvents`: extra event types the client asked for (`Parley-Stream-Events`), on top of
+   * PARLEY_STREAM_EVENTS; fixed for the response's whole log.
+   */
+  async create(body: unknown, streamEvents: readonly string[] = []): Promise<Run> {
     const request = parseCreateRequest(body);
     const { store, models, log, config } = this.deps;
     const tools = request.tools ?? [];
@@ -98,7 +102,8 @@ export class Engine {
     const response = newResponseObject(request, model, background, stored);
     const conversation = conversationId ? await this.conversations.begin(conversationId, input, response) : null;
     log.open(response.id, background ? config.backgroundLogRetainMs : 0);
-    const writer = new EventWriter(response, (event) => log.append(response.id, event));
+    const extra = new Set([...config.streamEvents, ...streamEvents].map((type) => type.replace(/^response\.output_text\./, '')));
+    const writer = new EventWriter(response, (event) => log.append(response.id, event), { annotationQueued: extra.has('annotation.queued') });
     const run = new ActiveRun(response.id, writer, background, request.stream ?? false, stored);
     this.runs.set(run.id, run);
 
@@ -162,6 +167,7 @@ export class Engine {
         maxToolCalls: options.maxToolCalls,
         wrap: summariser ? (sink) => summarisingSink(sink, summariser, onSummaryError) : null,
         usage,
+        logger: this.deps.logger,
       });
       writer.setUsage(toResponseUsage(usage));
       if (finish === 'length') writer.incomplete('max_output_tokens');

@@ -26,8 +26,16 @@ export interface StepResult {
   invalidCalls: CheckedCustomCall[];
 }
 
-/** A sink that turns parts into events; `result` fills in as the step runs. */
-export function stepSink(writer: EventWriter, tools: ClientTools, context: ServerToolContext): { sink: PartSink; result: StepResult } {
+/**
+ * A sink that turns parts into events; `result` fills in as the step runs. A text part whose
+ * annotations are still being resolved ends (output_text.done) only once they are settled: the
+ * parts that follow meanwhile are held and replayed in order; `settled` resolves when none are held.
+ */
+export function stepSink(
+  writer: EventWriter,
+  tools: ClientTools,
+  context: ServerToolContext,
+): { sink: PartSink; result: StepResult; settled: () => Promise<void> } {
   const result: StepResult = { finish: null, usage: null, outputChars: 0, serverCalls: [], invalidCalls: [] };
   const parts = new Map<
     string,
@@ -46,10 +54,27 @@ export function stepSink(writer: EventWriter, tools: ClientTools, context: Serve
     message = null;
   };
 
+  const onDrop = (known: { type: string }, reason: string) =>
+    context.logger?.info({ response: writer.response.id, annotation: known, reason }, 'citation dropped: its annotation could not be completed');
+  let held: ModelPart[] | null = null;
+  let holding: Promise<void> = Promise.resolve();
+  const hold = (until: Promise<void>) => {
+    held = [];
+    holding = until.then(() => {
+      const replay = held ?? [];
+      held = null;
+      for (const part of replay) sink(part);
+    });
+  };
+
   const sink = (part: ModelPart): void => {
+    if (held) {
+      held.push(part);
+      return;
+    }
     switch (part.type) {
       case 'text-start':
-        parts.set(part.id, citing(openMessage().openText(), context.citations));
+        parts.set(part.id, citing(openMessage().openText(), context.citations, { onDrop }));
         return;
       case 'refusal-start':
         parts.set(part.id, openMessage().openRefusal());
@@ -94,10 +119,12 @@ export function stepSink(writer: EventWriter, tools: ClientTools, context: Serve
         return;
       case 'text-end':
       case 'refusal-end':
-      case 'tool-call-end':
-        parts.get(part.id)?.done();
+      case 'tool-call-end': {
+        const ending = parts.get(part.id)?.done();
         parts.delete(part.id);
+        if (ending) hold(ending);
         return;
+      }
       case 'event':
         // An upstream that speaks Responses: its item events are relayed as they are.
         writer.relay(part.event);
@@ -111,7 +138,13 @@ export function stepSink(writer: EventWriter, tools: ClientTools, context: Serve
         assertNever(part);
     }
   };
-  return { sink, result };
+  const settled = async () => {
+    while (held) {
+      if (context.signal.aborted) return;
+      await holding;
+    }
+  };
+  return { sink, result, settled };
 }
 
 /** A built-in tool call as the model writes it: the arguments are kept for the model's history. */

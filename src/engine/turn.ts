@@ -2,6 +2,7 @@
 // room. Built-in tool calls run between steps, and the model reads their results in the next
 // step as the function calls and outputs it was offered; so does a custom tool call whose input
 // does not match the tool's grammar, with the error as its output (checked-custom-call.ts).
+import type { Logger } from '../log.js';
 import type { FinishReason, ModelBackend, ModelRequest, PartSink, Usage } from '../models/types.js';
 import type { ResponseInputItem, ResponseObject } from '../protocol/types.js';
 import type { EventWriter } from '../protocol/writer.js';
@@ -26,6 +27,8 @@ export interface Turn {
   wrap: ((sink: PartSink) => SummarisingSink) | null;
   /** Summed over the steps; kept by the caller so that a failed turn still reports it. */
   usage: Required<Usage>;
+  /** For what is worth a line in the server log (a dropped citation). */
+  logger?: Logger;
 }
 
 const MODEL_ITEMS = new Set(['message', 'reasoning']);
@@ -50,11 +53,12 @@ export async function runTurn(turn: Turn): Promise<FinishReason | null> {
       tools: (mayCallTools ? tools.functions : clientFunctions) as unknown as ModelRequest['tools'],
     };
     const firstItem = writer.response.output.length;
-    const { sink, result } = stepSink(writer, tools, { writer, signal: request.signal, include: turn.include, citations: tools.citations });
+    const { sink, result, settled } = stepSink(writer, tools, { writer, signal: request.signal, include: turn.include, citations: tools.citations, logger: turn.logger });
     const wrapped = turn.wrap?.(sink) ?? null;
     try {
       await turn.backend.stream(request, wrapped?.sink ?? sink);
       await wrapped?.settled();
+      await settled();
     } catch (error) {
       wrapped?.abort();
       throw error;

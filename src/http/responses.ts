@@ -25,7 +25,7 @@ export function responsesRoutes({ engine, store, log, keepAliveMs, maxBodyBytes 
 
   app.post('/', async (c) => {
     const body = await readJsonBody(c.env.incoming, maxBodyBytes);
-    const run = await engine.create(body);
+    const run = await engine.create(body, streamEventsHeader(c.req.header('parley-stream-events')));
     const res = c.env.outgoing;
     if (run.stream) {
       followLog(res, log, run.id, -1, { keepAliveMs, onClientGone: () => abortUnlessBackground(run) });
@@ -87,6 +87,11 @@ function finalJson(response: ResponseObject): Response {
     return Response.json(new ApiError(status, response.error.message, type, null, response.error.code).toJSON(), { status });
   }
   return Response.json(response);
+}
+
+/** `Parley-Stream-Events: annotation.queued, …`: extra event types this response's stream carries. */
+function streamEventsHeader(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function isTrue(value: string | undefined): boolean {

@@ -93,6 +93,12 @@ function applyToState(state: AccumulatorState, event: ResponseStreamEvent): void
       part.annotations.push(copy(event.annotation) as (typeof part.annotations)[number]);
       return;
     }
+    case 'response.output_text.annotation.queued':
+      // Parley's opt-in event: an annotation still being resolved. The snapshot has nothing of it
+      // until its annotation.added (a dropped one never appears); only the part must exist.
+      textPart(state, event, 'output_text');
+      expectTextOpen(state, event);
+      return;
     case 'response.refusal.delta':
       expectTextOpen(state, event);
       textPart(state, event, 'refusal').refusal += event.delta;

@@ -169,6 +169,7 @@ const PART_TYPE: Record<string, string> = {
   'response.output_text.delta': 'output_text',
   'response.output_text.done': 'output_text',
   'response.output_text.annotation.added': 'output_text',
+  'response.output_text.annotation.queued': 'output_text',
   'response.refusal.delta': 'refusal',
   'response.refusal.done': 'refusal',
   'response.reasoning_text.delta': 'reasoning_text',
@@ -374,6 +375,43 @@ const terminalStatus: Rule = (events) => {
   }
 };
 
+/**
+ * Two-phase annotations (Parley's opt-in `annotation.queued`; whether a client asked for it is
+ * the caller's check): a queued annotation takes the part's next index (the count added so far),
+ * at most one is unsettled per part, its added carries the same index, and all of it comes
+ * before the part's output_text.done. A queued index queued again, or never added, was dropped.
+ */
+const annotationsQueued: Rule = (events) => {
+  const found: string[] = [];
+  const parts = new Map<string, { added: number; queued: number | null; done: boolean }>();
+  events.forEach((event, i) => {
+    const ref = refOf(event);
+    if (!ref || ref.content === undefined) return;
+    const key = `${ref.output}/${ref.content}`;
+    const type = String(event.type);
+    if (type !== 'response.output_text.annotation.queued' && type !== 'response.output_text.annotation.added' && type !== 'response.output_text.done') return;
+    const part = parts.get(key) ?? { added: 0, queued: null, done: false };
+    parts.set(key, part);
+    const fail = (message: string) => found.push(violation('annotation-queued', event, i, message));
+    const index = event.annotation_index;
+    if (type === 'response.output_text.done') {
+      part.done = true;
+      part.queued = null;
+      return;
+    }
+    if (part.done) fail(`annotation ${String(index)} of ${key} after its output_text.done`);
+    if (type === 'response.output_text.annotation.queued') {
+      if (index !== part.added) fail(`annotation_index ${String(index)} queued, expected the next index ${part.added}`);
+      part.queued = typeof index === 'number' ? index : null;
+    } else {
+      if (part.queued !== null && index !== part.queued) fail(`annotation_index ${String(index)} added while ${part.queued} is queued`);
+      part.queued = null;
+      part.added++;
+    }
+  });
+  return found;
+};
+
 const RULES: Rule[] = [
   sequenceNumbers,
   firstEvent,
@@ -386,6 +424,7 @@ const RULES: Rule[] = [
   partsClosed,
   itemsClosed,
   nothingAfterDone,
+  annotationsQueued,
   terminalOutput,
   terminalUsage,
   terminalStatus,

@@ -6,6 +6,10 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 
 const SPEC_URL = new URL('../../spec/openai-responses-subset.json', import.meta.url);
 const SPEC_ID = 'https://parley.local/openai-responses-subset.json';
+/** Parley's own events (the opt-in `response.output_text.annotation.queued`), next to the official ones. */
+const PARLEY_SPEC_URL = new URL('../../spec/parley-events.json', import.meta.url);
+const PARLEY_SPEC_ID = 'https://parley.local/parley-events.json';
+const PARLEY_EVENTS: Record<string, string> = { 'response.output_text.annotation.queued': 'ResponseOutputTextAnnotationQueuedEvent' };
 
 interface SpecState {
   ajv: Ajv2020;
@@ -23,6 +27,7 @@ function spec(): SpecState {
   const ajv = new Ajv2020({ strict: false, allErrors: false });
   for (const format of ['unixtime', 'uri', 'float']) ajv.addFormat(format, true);
   ajv.addSchema({ $id: SPEC_ID, components: doc.components });
+  ajv.addSchema({ $id: PARLEY_SPEC_ID, components: JSON.parse(fs.readFileSync(PARLEY_SPEC_URL, 'utf8')).components });
   const schemas = doc.components.schemas;
   const eventSchemaByType = new Map<string, string>();
   for (const member of schemas.ResponseStreamEvent.anyOf as { $ref: string }[]) {
@@ -57,10 +62,23 @@ export function validateSchema(name: string, value: unknown): string | null {
   return validate(value) ? null : `${name}: ${describeErrors(validate.errors)}`;
 }
 
+function validateParley(name: string, value: unknown): string | null {
+  const s = spec();
+  const key = `parley:${name}`;
+  let validate = s.validators.get(key);
+  if (!validate) {
+    validate = s.ajv.compile({ $ref: `${PARLEY_SPEC_ID}#/components/schemas/${name}` });
+    s.validators.set(key, validate);
+  }
+  return validate(value) ? null : `${name}: ${describeErrors(validate.errors)}`;
+}
+
 /** Null when the event is a valid `ResponseStreamEvent`, else a short description of why not. */
 export function validateEvent(event: unknown): string | null {
-  if (validator('ResponseStreamEvent')(event)) return null;
   const type = (event as { type?: unknown } | null)?.type;
+  const parley = typeof type === 'string' && Object.hasOwn(PARLEY_EVENTS, type) ? PARLEY_EVENTS[type] : undefined;
+  if (parley) return validateParley(parley, event);
+  if (validator('ResponseStreamEvent')(event)) return null;
   const member = typeof type === 'string' ? spec().eventSchemaByType.get(type) : undefined;
   // The union's own errors list every member it tried; the member named by `type` says more.
   if (!member) return `unknown event type ${JSON.stringify(type)}`;

@@ -2,7 +2,7 @@
 // every field. Only `import type` here: nothing from the SDK is loaded at run time.
 import type {
   Response as SdkResponse,
-  ResponseStreamEvent,
+  ResponseStreamEvent as OfficialStreamEvent,
   ResponseOutputItem,
   ResponseOutputMessage,
   ResponseOutputText,
@@ -18,7 +18,7 @@ import type {
 } from 'openai/resources/responses/responses';
 
 export type {
-  ResponseStreamEvent,
+  OfficialStreamEvent,
   ResponseOutputItem,
   ResponseOutputMessage,
   ResponseOutputText,
@@ -32,6 +32,27 @@ export type {
   ResponseError,
   Tool,
 };
+
+/**
+ * Parley's one event outside the official set (DESIGN.md; spec/parley-events.json): a citation
+ * marker was seen in the streamed text and its annotation is still being resolved. Sent only to
+ * clients that opted in (`Parley-Stream-Events: annotation.queued`, PARLEY_STREAM_EVENTS). It is
+ * followed by `response.output_text.annotation.added` with the same `annotation_index`, or the
+ * annotation was dropped (see README, "Two-phase annotations").
+ */
+export interface ResponseOutputTextAnnotationQueuedEvent {
+  type: 'response.output_text.annotation.queued';
+  sequence_number: number;
+  item_id: string;
+  output_index: number;
+  content_index: number;
+  annotation_index: number;
+  /** The annotation as far as it is known: at least `type` and its position fields. */
+  annotation: { type: string; [field: string]: unknown };
+}
+
+/** Every event Parley can send: the official union plus its opt-in annotation.queued. */
+export type ResponseStreamEvent = OfficialStreamEvent | ResponseOutputTextAnnotationQueuedEvent;
 
 /** The Response object as it goes over the wire: the SDK adds `output_text` itself. */
 export type ResponseObject = Omit<SdkResponse, 'output_text' | 'access_programs' | 'usage'> & {

@@ -20,6 +20,15 @@ import type { LoggedEvent } from '../streams/types.js';
 
 export type EventSink = (event: LoggedEvent) => void;
 
+export interface WriterOptions {
+  /**
+   * Send `response.output_text.annotation.queued` (Parley's one event outside the official set)
+   * for annotations still being resolved. Fixed when the response is created, so every follower
+   * of its log sees the same numbered events; without it only `annotation.added` is sent.
+   */
+  annotationQueued?: boolean;
+}
+
 type DeltaEvent = Extract<
   ResponseStreamEvent,
   {
@@ -61,6 +70,7 @@ export class EventWriter {
   constructor(
     readonly response: ResponseObject,
     private readonly sink: EventSink,
+    readonly options: WriterOptions = {},
   ) {}
 
   get nextSequenceNumber(): number {
@@ -309,6 +319,36 @@ export class TextPartWriter {
 
   get text(): string {
     return this.part.text;
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** The index the next added annotation gets. */
+  get annotationCount(): number {
+    return this.part.annotations.length;
+  }
+
+  /**
+   * An annotation whose target is still being resolved: announced as
+   * `response.output_text.annotation.queued` (only when the response opted in) with the index
+   * it will get, which is the next one: the citations (citations.ts) keep at most one queued
+   * annotation of a part unsettled, so its index is never taken or skipped by another. The
+   * snapshot has nothing of it until `annotate`.
+   */
+  queueAnnotation(known: { type: string; [field: string]: unknown }): void {
+    if (!this.open) throw new Error('annotation queued after output_text.done');
+    if (!this.w.options.annotationQueued) return;
+    this.w.emit({
+      type: 'response.output_text.annotation.queued',
+      sequence_number: this.w.next(),
+      item_id: this.message.item.id,
+      output_index: this.message.outputIndex,
+      content_index: this.contentIndex,
+      annotation_index: this.part.annotations.length,
+      annotation: known,
+    });
   }
 
   /** Adds an annotation (a citation of text already streamed) and announces it. */

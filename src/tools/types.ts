@@ -24,6 +24,8 @@ export interface ServerToolContext {
   include: readonly string[];
   /** What the request's tools can cite: answer text is scanned for these markers (citations.ts). */
   citations?: readonly CitationResolver[];
+  /** The server log (a citation that could not be completed is logged with why). */
+  logger?: Logger;
 }
 
 /** What a built-in tool may read of its request. */

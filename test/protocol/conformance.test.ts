@@ -4,7 +4,7 @@ import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import type { Response as SdkResponse } from 'openai/resources/responses/responses';
 import { accumulate } from '../../src/protocol/accumulate.js';
 import { checkStream } from '../../src/protocol/conformance.js';
-import type { ResponseStreamEvent } from '../../src/protocol/types.js';
+import type { OfficialStreamEvent, ResponseStreamEvent } from '../../src/protocol/types.js';
 import { assertConformingStream, validateEvent, validateSchema } from '../helpers/spec.js';
 import { newResponseObject } from '../../src/protocol/response.js';
 
@@ -344,8 +344,16 @@ describe('checkStream', () => {
 
 describe('official schema', () => {
   it('rejects an unknown event type', () => {
-    const event = { type: 'response.output_text.annotation.queued', sequence_number: 3 };
+    const event = { type: 'response.function_call.thinking', sequence_number: 3 };
     assert.match(validateEvent(event) ?? '', /unknown event type/);
+  });
+
+  it("validates Parley's opt-in annotation.queued against spec/parley-events.json", () => {
+    const event = { type: 'response.output_text.annotation.queued', sequence_number: 7, item_id: 'msg_1', output_index: 0, content_index: 0, annotation_index: 0, annotation: { type: 'url_citation', url: 'https://example.com/', start_index: 0, end_index: 5 } };
+    assert.equal(validateEvent(event), null);
+    assert.match(validateEvent({ type: 'response.output_text.annotation.queued', sequence_number: 3 }) ?? '', /ResponseOutputTextAnnotationQueuedEvent: .*item_id/);
+    assert.match(validateEvent({ ...event, annotation: { type: 'url_citation' } }) ?? '', /ResponseOutputTextAnnotationQueuedEvent/, 'position fields are required');
+    assert.match(validateEvent({ ...event, extra: 1 }) ?? '', /additional/);
   });
 
   it('rejects an event with a missing field, naming the member schema', () => {
@@ -434,7 +442,7 @@ describe('server tool and annotation streams', () => {
     const events = stream() as unknown as ResponseStreamEvent[];
     assertConformingStream(events);
     let snapshot: SdkResponse | undefined;
-    for (const event of events.slice(0, -1)) snapshot = accumulateResponse(event, snapshot);
+    for (const event of events.slice(0, -1)) snapshot = accumulateResponse(event as OfficialStreamEvent, snapshot);
     assert.deepEqual(snapshot!.output, accumulate(events).output);
   });
 

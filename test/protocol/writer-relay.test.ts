@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import type { Response as SdkResponse } from 'openai/resources/responses/responses';
 import { newResponseObject } from '../../src/protocol/response.js';
-import type { ResponseObject, ResponseStreamEvent } from '../../src/protocol/types.js';
+import type { OfficialStreamEvent, ResponseObject, ResponseStreamEvent } from '../../src/protocol/types.js';
 import { EventWriter } from '../../src/protocol/writer.js';
 import type { LoggedEvent } from '../../src/streams/types.js';
 import { assertConformingStream } from '../helpers/spec.js';
@@ -29,7 +29,7 @@ const message = (id: string) => ({ id, type: 'message', status: 'in_progress', c
 
 function sdkOutput(events: ResponseStreamEvent[]): SdkResponse['output'] {
   let snapshot: SdkResponse | undefined;
-  for (const event of events.slice(0, -1)) snapshot = accumulateResponse(event, snapshot);
+  for (const event of events.slice(0, -1)) snapshot = accumulateResponse(event as OfficialStreamEvent, snapshot);
   return snapshot!.output;
 }
 

@@ -4,7 +4,7 @@ import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import type { Response as SdkResponse } from 'openai/resources/responses/responses';
 import { accumulate, accumulateOutput } from '../../src/protocol/accumulate.js';
 import { checkStream, type CheckOptions } from '../../src/protocol/conformance.js';
-import type { ResponseObject, ResponseStreamEvent } from '../../src/protocol/types.js';
+import type { OfficialStreamEvent, ResponseObject, ResponseStreamEvent } from '../../src/protocol/types.js';
 import { newResponseObject } from '../../src/protocol/response.js';
 import { EventWriter } from '../../src/protocol/writer.js';
 import type { LoggedEvent } from '../../src/streams/types.js';
@@ -47,7 +47,7 @@ function terminal(events: ResponseStreamEvent[]): ResponseObject {
 /** Folds the official SDK's accumulator over the events; it throws on any ordering mistake. */
 function sdkAccumulate(events: ResponseStreamEvent[]): SdkResponse {
   let snapshot: SdkResponse | undefined;
-  for (const event of events) snapshot = accumulateResponse(event, snapshot);
+  for (const event of events) snapshot = accumulateResponse(event as OfficialStreamEvent, snapshot);
   return snapshot!;
 }
 

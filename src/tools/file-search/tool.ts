@@ -8,7 +8,7 @@ import { newFileSearchCallId } from '../../files/ids.js';
 import { ApiError, badRequest } from '../../protocol/errors.js';
 import { parseFilter, type Filter } from '../../vector-stores/filters.js';
 import type { ToolHit, VectorStores } from '../../vector-stores/service.js';
-import type { Annotation, CitationResolver } from '../citations.js';
+import { pendingAnnotation, type Annotation, type CitationResolver, type PendingAnnotation } from '../citations.js';
 import type { FunctionToolDecl } from '../client-tools.js';
 import type { ServerTool, ServerToolCall, ServerToolContext } from '../types.js';
 import { formatResults, MARKER_CLOSE, MARKER_OPEN } from './format.js';
@@ -84,7 +84,7 @@ export class FileSearchTool implements ServerTool {
     private readonly declaration: FileSearchDeclaration,
     private readonly vectorStores: VectorStores,
   ) {
-    this.citations = fileCitations((name) => this.resolve(name));
+    this.citations = fileCitations((name) => this.resolve(name), (fileId) => this.currentFilename(fileId));
   }
 
   begin(_name: string, callId: string, ctx: ServerToolContext): ServerToolCall {
@@ -151,6 +151,16 @@ export class FileSearchTool implements ServerTool {
     const byName = [...this.seen].filter(([, filename]) => filename === name);
     return byName.length === 1 ? { fileId: byName[0][0], filename: name } : null;
   }
+
+  /**
+   * A cited file's name as the Files store has it now (the citation is completed with it): it
+   * may have been renamed or deleted since the search; a deleted file's citation is dropped.
+   */
+  private async currentFilename(fileId: string): Promise<string> {
+    const filename = this.vectorStores.filename(fileId);
+    if (filename === fileId) throw new Error(`file ${fileId} is no longer in the Files store`);
+    return filename;
+  }
 }
 
 /** `{"queries": [...]}` (or `{"query": "..."}`): the non-empty queries, at most 8; null if none. */
@@ -173,7 +183,11 @@ const MAX_MARKER = 200;
  * 【file-id】 markers (also OpenAI's own 【4:0†name】 form: the part after † is looked up) become
  * file_citation annotations at the marker's place; the marker itself is removed from the text.
  */
-export function fileCitations(lookup: (name: string) => { fileId: string; filename: string } | null): CitationResolver {
+export function fileCitations(
+  lookup: (name: string) => { fileId: string; filename: string } | null,
+  /** When given, the file's name is confirmed asynchronously (the annotation is pending until then). */
+  confirm?: (fileId: string) => Promise<string>,
+): CitationResolver {
   return {
     openers: MARKER_OPEN,
     match(text, final) {
@@ -188,7 +202,16 @@ export function fileCitations(lookup: (name: string) => { fileId: string; filena
         return {
           length: end + MARKER_CLOSE.length,
           text: '',
-          annotations: (start: number): Annotation[] => [{ type: 'file_citation', file_id: file.fileId, filename: file.filename, index: start }],
+          annotations: (start: number): Array<Annotation | PendingAnnotation> => [
+            confirm
+              ? pendingAnnotation({ type: 'file_citation', file_id: file.fileId, index: start }, async () => ({
+                  type: 'file_citation',
+                  file_id: file.fileId,
+                  filename: await confirm(file.fileId),
+                  index: start,
+                }))
+              : { type: 'file_citation', file_id: file.fileId, filename: file.filename, index: start },
+          ],
         };
       }
       return null;

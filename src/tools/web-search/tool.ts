@@ -37,6 +37,9 @@ const CONTEXT: Record<ContextSize, { results: number; snippet: number; pageChars
   high: { results: 10, snippet: 800, pageChars: 30_000, readTop: 3, readChars: 3_000 },
 };
 
+/** A cited page's title is fetched within this (or PARLEY_SEARCH_TIMEOUT_MS, if shorter). */
+const TITLE_TIMEOUT_MS = 5_000;
+
 /** A cached page this recent is used by find_in_page instead of fetching it again. */
 const FRESH_SECONDS = 3600;
 
@@ -88,6 +91,9 @@ export class WebSearchTool implements ServerTool {
   private readonly sources = new Map<string, CitedPage>();
   /** Pages read in this response, for find_in_page. */
   private readonly pages = new Map<string, Page>();
+  /** Sources whose title is not known (citedPage looks it up), and those lookups. */
+  private readonly untitled = new Set<string>();
+  private readonly titles = new Map<string, Promise<CitedPage>>();
 
   constructor(
     declaration: Record<string, unknown>,
@@ -96,7 +102,7 @@ export class WebSearchTool implements ServerTool {
     this.decl = parseDeclaration(declaration);
     if (!deps.provider) this.decl.cacheOnly = true;
     this.functions = this.offer();
-    this.citations = markdownLinkCitations((url) => this.sources.get(citationKey(url)) ?? null);
+    this.citations = markdownLinkCitations((url) => this.citedPage(url));
   }
 
   begin(name: string, _callId: string, ctx: ServerToolContext): ServerToolCall {
@@ -283,7 +289,45 @@ export class WebSearchTool implements ServerTool {
   }
 
   private remember(url: string, title: string): void {
-    this.sources.set(citationKey(url), { url, title: title || new URL(url).hostname });
+    const key = citationKey(url);
+    // A search result without a title (the back-end gave none: its URL stands in) has its
+    // title looked up when it is cited (citedPage), unless a better one is known already.
+    if (!title.trim() || title === url) {
+      if (!this.sources.has(key)) this.untitled.add(key);
+      this.sources.set(key, this.sources.get(key) ?? { url, title: new URL(url).hostname });
+      return;
+    }
+    this.untitled.delete(key);
+    this.sources.set(key, { url, title });
+  }
+
+  /**
+   * What a link in the answer cites: a page this response found, with its title; for a result
+   * whose title is not known, a promise of it: from the page cache, else the page fetched through
+   * the outbound guard (a short deadline). It rejects (the citation is dropped) when the page
+   * cannot be read.
+   */
+  private citedPage(url: string): CitedPage | Promise<CitedPage> | null {
+    const key = citationKey(url);
+    const source = this.sources.get(key);
+    if (!source) return null;
+    if (!this.untitled.has(key)) return source;
+    let title = this.titles.get(key);
+    if (!title) {
+      title = this.fetchTitle(source.url);
+      this.titles.set(key, title);
+    }
+    return title;
+  }
+
+  private async fetchTitle(url: string): Promise<CitedPage> {
+    const cached = this.deps.cache.getPage(url);
+    if (cached) return { url, title: cached.title };
+    if (this.decl.cacheOnly) throw new Error(`${url} is not in the page cache, and this web_search is cache-only`);
+    const timeoutMs = Math.min(this.deps.timeoutMs, TITLE_TIMEOUT_MS);
+    const page = await fetchPage(url, { allow: this.deps.allow, timeoutMs, maxBytes: this.deps.maxPageBytes, signal: AbortSignal.timeout(timeoutMs) });
+    this.deps.cache.savePage(page);
+    return { url, title: page.title };
   }
 
   private domainAllowed(url: string): boolean {
