@@ -20,7 +20,7 @@
 // Chunk builders in `chunk`: text, reasoning, refusal, toolCall, finish, usage, error, raw;
 // `textScript(text, options)` builds a whole text reply.
 import type http from 'node:http';
-import { RawChunk, readBody, sendError, sendFrames, sendJson, startFakeServer, type FakeServer, type Pacing } from './fake-server.js';
+import { RawChunk, acceptUpstreamRequest, sendError, sendFrames, startFakeServer, type FakeServer, type Pacing } from './fake-server.js';
 
 export { RawChunk };
 
@@ -104,18 +104,9 @@ export async function startFakeChatUpstream(options: { models?: string[]; apiKey
   const headers: http.IncomingHttpHeaders[] = [];
 
   const server = await startFakeServer(async (req, res) => {
-    const url = req.url ?? '';
-    if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
-      return sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
-    }
-    if (req.method === 'GET' && url === '/v1/models') {
-      const data = (options.models ?? [MODEL]).map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' }));
-      return sendJson(res, 200, { object: 'list', data });
-    }
-    if (req.method !== 'POST' || url !== '/v1/chat/completions') {
-      return sendJson(res, 404, { error: { message: `no route ${req.method} ${url}` } });
-    }
-    requests.push(await readBody(req));
+    const body = await acceptUpstreamRequest(req, res, { path: '/v1/chat/completions', models: options.models ?? [MODEL], apiKey: options.apiKey });
+    if (body === undefined) return;
+    requests.push(body);
     headers.push(req.headers);
     const script = queue.shift() ?? DEFAULT_SCRIPT;
     if (script.status && script.status >= 300) {

@@ -22,7 +22,7 @@
 // reasoning_text), function and custom tool calls, web_search / file_search / code_interpreter /
 // image_generation calls, mcp_list_tools and mcp_call; then completed, incomplete or failed.
 import type http from 'node:http';
-import { readBody, sendError, sendFrames, sendJson, startFakeServer, type FakeServer, type Pacing } from './fake-server.js';
+import { acceptUpstreamRequest, sendError, sendFrames, startFakeServer, type FakeServer, type Pacing } from './fake-server.js';
 
 export interface Script extends Pacing {
   status?: number;
@@ -324,18 +324,9 @@ export async function startFakeResponsesUpstream(options: { models?: string[]; a
   const headers: http.IncomingHttpHeaders[] = [];
 
   const server = await startFakeServer(async (req, res) => {
-    const url = req.url ?? '';
-    if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
-      return sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
-    }
-    if (req.method === 'GET' && url === '/v1/models') {
-      const data = (options.models ?? [UPSTREAM_MODEL]).map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' }));
-      return sendJson(res, 200, { object: 'list', data });
-    }
-    if (req.method !== 'POST' || url !== '/v1/responses') {
-      return sendJson(res, 404, { error: { message: `no route ${req.method} ${url}` } });
-    }
-    requests.push(await readBody(req));
+    const body = await acceptUpstreamRequest(req, res, { path: '/v1/responses', models: options.models ?? [UPSTREAM_MODEL], apiKey: options.apiKey });
+    if (body === undefined) return;
+    requests.push(body);
     headers.push(req.headers);
     const script = queue.shift() ?? upstreamResponse().message('Hello from upstream').completed();
     if (script.status && script.status >= 300) return sendError(res, script.status, script.body ?? { error: { message: `HTTP ${script.status}` } });

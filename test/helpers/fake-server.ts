@@ -94,3 +94,30 @@ export async function sendFrames(res: http.ServerResponse, frames: Array<string 
   if (pacing.stallAfter !== undefined) return;
   res.end(trailer);
 }
+
+/**
+ * What every fake upstream answers the same way: a wrong bearer key (401), `GET /v1/models`, and
+ * anything but `POST path` (404). Resolves with the parsed request body, or `undefined` once it
+ * has answered the request itself.
+ */
+export async function acceptUpstreamRequest(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  options: { path: string; models: string[]; apiKey?: string },
+): Promise<any> {
+  const url = req.url ?? '';
+  if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+    sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    return undefined;
+  }
+  if (req.method === 'GET' && url === '/v1/models') {
+    const data = options.models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' }));
+    sendJson(res, 200, { object: 'list', data });
+    return undefined;
+  }
+  if (req.method !== 'POST' || url !== options.path) {
+    sendJson(res, 404, { error: { message: `no route ${req.method} ${url}` } });
+    return undefined;
+  }
+  return readBody(req);
+}
