@@ -2,12 +2,12 @@
 // does not match the tool's grammar goes back to the model (at most twice); the client only
 // ever sees the call that is finally written out. Free-form custom tools still stream live.
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { chunk, startFakeChatUpstream, type FakeChatUpstream, type Script } from '../helpers/fake-chat-upstream.js';
+import { chunk, type Script } from '../helpers/fake-chat-upstream.js';
 import { APPLY_PATCH_LARK } from '../helpers/grammars.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 import { assertConformingStream } from '../helpers/spec.js';
+import { eachWithChatUpstream } from '../helpers/upstream-server.js';
 
 const applyPatch = {
   type: 'custom' as const,
@@ -52,22 +52,12 @@ const toolMessages = (request: { messages: Array<{ role: string; content?: strin
   request.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
 describe('custom tool grammars', () => {
-  let upstream: FakeChatUpstream;
-  let server: TestServer;
-
-  beforeEach(async () => {
-    upstream = await startFakeChatUpstream();
-    server = await startTestServer({ PARLEY_UPSTREAM_URL: upstream.url, PARLEY_UPSTREAM_MODELS: 'up-model' });
-  });
-  afterEach(async () => {
-    await server.close();
-    await upstream.close();
-  });
+  const ctx = eachWithChatUpstream();
 
   test('an invalid patch goes back to the model; the client sees only the valid call', async () => {
-    upstream.script(callScript('call_bad', NO_PLUS), callScript('call_good', VALID));
+    ctx.upstream.script(callScript('call_bad', NO_PLUS), callScript('call_good', VALID));
     const events = await collect(
-      await server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
+      await ctx.server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
     );
     const final = (events.at(-1) as Completed).response;
     assert.equal(final.status, 'completed');
@@ -80,8 +70,8 @@ describe('custom tool grammars', () => {
     assert.equal(deltas.join(''), VALID);
 
     // The second step saw the model's invalid call and why it was refused.
-    assert.equal(upstream.requests.length, 2);
-    const retry = upstream.requests[1];
+    assert.equal(ctx.upstream.requests.length, 2);
+    const retry = ctx.upstream.requests[1];
     const assistant = retry.messages.find((m: { role: string }) => m.role === 'assistant');
     assert.deepEqual(assistant.tool_calls[0], {
       id: 'call_bad',
@@ -97,26 +87,26 @@ describe('custom tool grammars', () => {
   });
 
   test('after two retries the last invalid call is returned as it is', async () => {
-    upstream.script(callScript('call_1', NO_HUNK), callScript('call_2', NO_END), callScript('call_3', NO_PLUS));
-    const response = await server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch] });
+    ctx.upstream.script(callScript('call_1', NO_HUNK), callScript('call_2', NO_END), callScript('call_3', NO_PLUS));
+    const response = await ctx.server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch] });
     assert.equal(response.status, 'completed');
     assert.equal(response.output.length, 1);
     const call = response.output[0] as unknown as Call;
     assert.deepEqual([call.type, call.input, call.call_id], ['custom_tool_call', NO_PLUS, 'call_3']);
-    assert.equal(upstream.requests.length, 3);
-    const errors = toolMessages(upstream.requests[2]);
+    assert.equal(ctx.upstream.requests.length, 3);
+    const errors = toolMessages(ctx.upstream.requests[2]);
     assert.equal(errors.length, 2);
     assert.match(errors[0], /line 2, column 1: expected "\*\*\* Add File: ", "\*\*\* Delete File: " or "\*\*\* Update File: "; found "\*\*\* End Patch"/);
     assert.match(errors[1], /line 4, column 1: .*the input ends there/);
     // Stored as returned: the next turn starts from the call the client saw.
-    const stored = await server.client.responses.retrieve(response.id);
+    const stored = await ctx.server.client.responses.retrieve(response.id);
     assert.equal((stored.output[0] as unknown as Call).input, NO_PLUS);
   });
 
   test('the streamed events of a retried response conform', async () => {
-    upstream.script(callScript('call_1', NO_END), callScript('call_2', NO_HUNK), callScript('call_3', NO_END));
+    ctx.upstream.script(callScript('call_1', NO_END), callScript('call_2', NO_HUNK), callScript('call_3', NO_END));
     const events = await collect(
-      await server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
+      await ctx.server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
     );
     const added = events.filter((e) => e.type === 'response.output_item.added');
     assert.equal(added.length, 1, 'one item: the call written out after the retries');
@@ -128,10 +118,10 @@ describe('custom tool grammars', () => {
 
   test('a free-form custom tool still streams its input while the model writes it', async () => {
     const freeform = { type: 'custom' as const, name: 'apply_patch', description: 'Apply a patch to files.' };
-    upstream.script(callScript('call_f', NO_PLUS, 'apply_patch', 5, 60));
+    ctx.upstream.script(callScript('call_f', NO_PLUS, 'apply_patch', 5, 60));
     const arrivals: number[] = [];
     const events = await collect(
-      await server.client.responses.create({ model: 'up-model', input: 'go', tools: [freeform], stream: true }),
+      await ctx.server.client.responses.create({ model: 'up-model', input: 'go', tools: [freeform], stream: true }),
       arrivals,
     );
     const firstDelta = events.findIndex((e) => e.type === 'response.custom_tool_call_input.delta');
@@ -139,7 +129,7 @@ describe('custom tool grammars', () => {
     assert.ok(firstDelta > 0 && done > firstDelta);
     assert.ok(arrivals[done] - arrivals[firstDelta] >= 100, `the first delta came ${arrivals[done] - arrivals[firstDelta]} ms before the end`);
     assert.equal((events[done] as { input: string }).input, NO_PLUS, 'free-form input is never checked');
-    assert.equal(upstream.requests.length, 1);
+    assert.equal(ctx.upstream.requests.length, 1);
   });
 
   test('a regex grammar accepts a matching input and retries one that does not', async () => {
@@ -148,24 +138,24 @@ describe('custom tool grammars', () => {
       name: 'inventory',
       format: { type: 'grammar' as const, syntax: 'regex' as const, definition: String.raw`(?P<verb>add|remove) (?<item>[a-z]+)(?: x\d+)?` },
     };
-    upstream.script(callScript('call_a', 'add apples x3', 'inventory', 2));
-    const first = await server.client.responses.create({ model: 'up-model', input: 'buy apples', tools: [inventory] });
+    ctx.upstream.script(callScript('call_a', 'add apples x3', 'inventory', 2));
+    const first = await ctx.server.client.responses.create({ model: 'up-model', input: 'buy apples', tools: [inventory] });
     assert.equal((first.output[0] as unknown as Call).input, 'add apples x3');
-    assert.equal(upstream.requests.length, 1);
+    assert.equal(ctx.upstream.requests.length, 1);
 
-    upstream.script(callScript('call_b', 'eat apples', 'inventory', 2), callScript('call_c', 'remove apples', 'inventory', 2));
-    const second = await server.client.responses.create({ model: 'up-model', input: 'eat apples', tools: [inventory] });
+    ctx.upstream.script(callScript('call_b', 'eat apples', 'inventory', 2), callScript('call_c', 'remove apples', 'inventory', 2));
+    const second = await ctx.server.client.responses.create({ model: 'up-model', input: 'eat apples', tools: [inventory] });
     assert.deepEqual(
       second.output.map((item) => (item as unknown as Call).input),
       ['remove apples'],
     );
-    const [error] = toolMessages(upstream.requests[2]);
+    const [error] = toolMessages(ctx.upstream.requests[2]);
     assert.match(error, /^The input does not match the tool's regex grammar: line 1, column 1: found "eat apples", which the pattern does not allow here\./);
   });
 
   test('a grammar that cannot be used is a 400 naming tools[i].format', async () => {
     const post = (tools: unknown[]) =>
-      fetch(`${server.url}/v1/responses`, {
+      fetch(`${ctx.server.url}/v1/responses`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'up-model', input: 'x', tools }),
@@ -188,6 +178,6 @@ describe('custom tool grammars', () => {
       assert.equal(error.code, 'invalid_value');
       assert.match(error.message, message);
     }
-    assert.equal(upstream.requests.length, 0);
+    assert.equal(ctx.upstream.requests.length, 0);
   });
 });

@@ -1,12 +1,12 @@
 // Custom tools (free-form text input): offered to function-only models as one string
 // parameter, streamed to the client as custom_tool_call_input deltas while the model writes.
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { chunk, startFakeChatUpstream, type FakeChatUpstream } from '../helpers/fake-chat-upstream.js';
+import { chunk } from '../helpers/fake-chat-upstream.js';
 import { APPLY_PATCH_LARK } from '../helpers/grammars.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 import { assertConformingStream } from '../helpers/spec.js';
+import { eachWithChatUpstream } from '../helpers/upstream-server.js';
 
 const PATCH = '*** Begin Patch\n*** Add File: hello.txt\n+Hello, "world" \\ ✓\n*** End Patch';
 
@@ -25,22 +25,12 @@ async function collect(stream: AsyncIterable<ResponseStreamEvent>) {
 }
 
 describe('custom tools', () => {
-  let upstream: FakeChatUpstream;
-  let server: TestServer;
-
-  beforeEach(async () => {
-    upstream = await startFakeChatUpstream();
-    server = await startTestServer({ PARLEY_UPSTREAM_URL: upstream.url, PARLEY_UPSTREAM_MODELS: 'up-model' });
-  });
-  afterEach(async () => {
-    await server.close();
-    await upstream.close();
-  });
+  const ctx = eachWithChatUpstream();
 
   test('an upstream call of a grammar tool is checked, then written out with its deltas, then round-trips', async () => {
     const args = JSON.stringify({ input: PATCH });
     const pieces = [args.slice(0, 5), args.slice(5, 20), args.slice(20, 33), args.slice(33, 50), args.slice(50)];
-    upstream.script(
+    ctx.upstream.script(
       {
         chunks: [
           chunk.toolCall(0, { id: 'call_p1', name: 'apply_patch', arguments: pieces[0] }),
@@ -51,7 +41,7 @@ describe('custom tools', () => {
       { chunks: [chunk.text('Patched.'), chunk.finish('stop')] },
     );
     const events = await collect(
-      await server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
+      await ctx.server.client.responses.create({ model: 'up-model', input: 'add hello.txt', tools: [applyPatch], stream: true }),
     );
     const deltas = events.filter((e) => e.type === 'response.custom_tool_call_input.delta');
     assert.ok(deltas.length >= 3, `input written in ${deltas.length} deltas`);
@@ -71,19 +61,19 @@ describe('custom tools', () => {
     assert.deepEqual([call.type, call.name, call.input, call.call_id], ['custom_tool_call', 'apply_patch', PATCH, 'call_p1']);
 
     // The model was offered a function with one string parameter, the grammar in its description.
-    const offered = upstream.requests[0].tools[0].function;
+    const offered = ctx.upstream.requests[0].tools[0].function;
     assert.equal(offered.name, 'apply_patch');
     assert.deepEqual(offered.parameters.required, ['input']);
     assert.match(offered.description, /lark grammar/);
 
-    const second = await server.client.responses.create({
+    const second = await ctx.server.client.responses.create({
       model: 'up-model',
       previous_response_id: final.response.id,
       tools: [applyPatch],
       input: [{ type: 'custom_tool_call_output', call_id: 'call_p1', output: 'Done!' }],
     });
     assert.equal(second.output_text, 'Patched.');
-    const history = upstream.requests[1].messages;
+    const history = ctx.upstream.requests[1].messages;
     const assistant = history.find((m: { role: string }) => m.role === 'assistant');
     assert.deepEqual(assistant.tool_calls[0], { id: 'call_p1', type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) } });
     assert.deepEqual(history.at(-1), { role: 'tool', tool_call_id: 'call_p1', content: 'Done!' });
@@ -91,7 +81,7 @@ describe('custom tools', () => {
 
   test('the scripted model calls a custom tool; a custom tool inside a namespace keeps its namespace', async () => {
     const events = await collect(
-      await server.client.responses.create({
+      await ctx.server.client.responses.create({
         model: 'scripted',
         input: `/tool apply_patch ${JSON.stringify({ input: PATCH })}`,
         tools: [applyPatch],
@@ -101,7 +91,7 @@ describe('custom tools', () => {
     const final = events.at(-1) as Extract<ResponseStreamEvent, { type: 'response.completed' }>;
     assert.equal((final.response.output[0] as { input: string }).input, PATCH);
 
-    const namespaced = await server.client.responses.create({
+    const namespaced = await ctx.server.client.responses.create({
       model: 'scripted',
       input: '/tool files__write {"input":"abc"}',
       tools: [{ type: 'namespace', name: 'files', description: 'File tools', tools: [{ type: 'custom', name: 'write' }] } as never],
@@ -111,7 +101,7 @@ describe('custom tools', () => {
   });
 
   test('a malformed custom tool format is a 400', async () => {
-    const res = await fetch(`${server.url}/v1/responses`, {
+    const res = await fetch(`${ctx.server.url}/v1/responses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'scripted', input: 'x', tools: [{ type: 'custom', name: 'p', format: { type: 'grammar', syntax: 'peg' } }] }),

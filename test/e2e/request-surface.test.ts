@@ -1,11 +1,12 @@
 // Today's request surface (what Codex and other current clients send): namespace tools,
 // cache-only web_search, developer messages, fields with no effect here, and the tool rule.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { chunk, startFakeChatUpstream, type FakeChatUpstream } from '../helpers/fake-chat-upstream.js';
+import { chunk } from '../helpers/fake-chat-upstream.js';
 import { readSse, startTestServer, type TestServer } from '../helpers/server.js';
 import { assertConformingStream } from '../helpers/spec.js';
+import { eachWithChatUpstream } from '../helpers/upstream-server.js';
 
 const multiAgent = {
   type: 'namespace',
@@ -75,28 +76,18 @@ function finalResponse(events: ResponseStreamEvent[]) {
 }
 
 describe('namespace tools and a Codex-shaped request, over a Chat Completions upstream', () => {
-  let upstream: FakeChatUpstream;
-  let server: TestServer;
-
-  beforeEach(async () => {
-    upstream = await startFakeChatUpstream();
-    server = await startTestServer({ PARLEY_UPSTREAM_URL: upstream.url, PARLEY_UPSTREAM_MODELS: 'up-model' });
-  });
-  afterEach(async () => {
-    await server.close();
-    await upstream.close();
-  });
+  const ctx = eachWithChatUpstream();
 
   test('the namespaced function is offered under a flat name and its call maps back', async () => {
-    upstream.script({
+    ctx.upstream.script({
       chunks: [
         chunk.toolCall(0, { id: 'call_1', name: 'multi_agent_v1__spawn_agent', arguments: '{"task":' }),
         chunk.toolCall(0, { arguments: '"lint"}' }),
         chunk.finish('tool_calls'),
       ],
     });
-    const events = await postStream(server, codexShapedBody('up-model'));
-    const sent = upstream.requests[0];
+    const events = await postStream(ctx.server, codexShapedBody('up-model'));
+    const sent = ctx.upstream.requests[0];
     assert.deepEqual(
       sent.tools.map((t: { function: { name: string } }) => t.function.name),
       ['shell', 'multi_agent_v1__spawn_agent'],
@@ -116,25 +107,25 @@ describe('namespace tools and a Codex-shaped request, over a Chat Completions up
   });
 
   test('a namespaced call round-trips through previous_response_id with the openai SDK', async () => {
-    upstream.script(
+    ctx.upstream.script(
       { chunks: [chunk.toolCall(0, { id: 'call_9', name: 'multi_agent_v1__spawn_agent', arguments: '{"task":"x"}' }), chunk.finish('tool_calls')] },
       { chunks: [chunk.text('spawned'), chunk.finish('stop')] },
     );
-    const first = await server.client.responses.create({
+    const first = await ctx.server.client.responses.create({
       model: 'up-model',
       input: 'go',
       tools: [multiAgent as never],
     });
     const call = first.output[0] as { type: string; call_id: string; namespace?: string };
     assert.equal(call.namespace, 'multi_agent_v1');
-    const second = await server.client.responses.create({
+    const second = await ctx.server.client.responses.create({
       model: 'up-model',
       previous_response_id: first.id,
       tools: [multiAgent as never],
       input: [{ type: 'function_call_output', call_id: call.call_id, output: 'agent 7 started' }],
     });
     assert.equal(second.output_text, 'spawned');
-    const history = upstream.requests[1].messages;
+    const history = ctx.upstream.requests[1].messages;
     const assistant = history.find((m: { role: string }) => m.role === 'assistant');
     assert.equal(assistant.tool_calls[0].function.name, 'multi_agent_v1__spawn_agent', 'the model sees the name it was offered');
     assert.deepEqual(history.at(-1), { role: 'tool', tool_call_id: 'call_9', content: 'agent 7 started' });
