@@ -1,5 +1,11 @@
 // The real Codex CLI (`codex exec --json`, pinned in package.json) against Parley, with a
-// loopback Chat Completions upstream that calls Codex's own `exec_command` tool.
+// loopback Chat Completions upstream that calls Codex's own tools: `exec_command`, and
+// `apply_patch` (a freeform custom tool with a lark grammar).
+//
+// Codex offers `apply_patch` only to models whose metadata says so. For a model it does not know
+// (any custom provider's model) it uses fallback metadata without it, so the second test gives it
+// a model catalog (`model_catalog_json`, see CODEX_MODEL_CATALOG) that sets
+// `apply_patch_tool_type: "freeform"` — the configuration a Codex user writes for Parley.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,7 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chunk, startFakeChatUpstream, type FakeChatUpstream } from '../helpers/fake-chat-upstream.js';
+import { chunk, startFakeChatUpstream, type FakeChatUpstream, type Script } from '../helpers/fake-chat-upstream.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const require = createRequire(import.meta.url);
@@ -45,22 +51,53 @@ after(async () => {
   await upstream.close();
 });
 
-test('codex exec runs a tool the model calls through Parley, and the turn completes', { timeout: 120_000 }, async () => {
+/**
+ * A model catalog for Codex (`model_catalog_json`): the fields Codex 0.169 requires of a model,
+ * with `apply_patch_tool_type: "freeform"` so that it offers its `apply_patch` tool.
+ */
+const CODEX_MODEL_CATALOG = {
+  models: [
+    {
+      slug: 'up-model',
+      display_name: 'up-model',
+      base_instructions: 'You are Codex, a coding agent. Edit files with apply_patch and run commands with exec_command.',
+      apply_patch_tool_type: 'freeform',
+      shell_type: 'default',
+      supported_reasoning_levels: [],
+      visibility: 'list',
+      supported_in_api: true,
+      priority: 1,
+      support_verbosity: false,
+      truncation_policy: { mode: 'bytes', limit: 10000 },
+      experimental_supported_tools: [],
+    },
+  ],
+};
+
+/** A fresh CODEX_HOME whose config.toml points Codex at Parley; with `catalog`, also the model catalog. */
+function codexHome(options: { catalog?: object } = {}): string {
   const home = mkdtempSync(join(tmpdir(), 'parley-codex-home-'));
+  const lines = ['model = "up-model"', 'model_provider = "parley"'];
+  if (options.catalog) {
+    writeFileSync(join(home, 'parley-models.json'), JSON.stringify(options.catalog, null, 2));
+    // A relative path is resolved against the directory of config.toml (CODEX_HOME).
+    lines.push('model_catalog_json = "parley-models.json"');
+  }
+  lines.push('', '[model_providers.parley]', 'name = "Parley"', `base_url = "${server.url}/v1"`, 'wire_api = "responses"', '');
+  writeFileSync(join(home, 'config.toml'), lines.join('\n'));
+  return home;
+}
+
+function parseEvents(stdout: string): any[] {
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+test('codex exec runs a tool the model calls through Parley, and the turn completes', { timeout: 120_000 }, async () => {
+  const home = codexHome();
   const work = mkdtempSync(join(tmpdir(), 'parley-codex-work-'));
-  writeFileSync(
-    join(home, 'config.toml'),
-    [
-      'model = "up-model"',
-      'model_provider = "parley"',
-      '',
-      '[model_providers.parley]',
-      'name = "Parley"',
-      `base_url = "${server.url}/v1"`,
-      'wire_api = "responses"',
-      '',
-    ].join('\n'),
-  );
   upstream.script(
     {
       chunks: [
@@ -77,7 +114,7 @@ test('codex exec runs a tool the model calls through Parley, and the turn comple
     { CODEX_HOME: home },
     work,
   );
-  const events = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const events = parseEvents(result.stdout);
   assert.equal(result.code, 0, `codex failed:\n${result.stdout}\n${result.stderr}`);
   assert.ok(events.some((e) => e.type === 'turn.completed'), result.stdout);
   assert.equal(readFileSync(join(work, 'proof.txt'), 'utf8'), 'parley-ok\n');
@@ -99,4 +136,86 @@ test('codex exec runs a tool the model calls through Parley, and the turn comple
   const toolMessage = second.messages.find((m: { role: string }) => m.role === 'tool');
   assert.equal(toolMessage.tool_call_id, 'call_codex_1');
   assert.match(JSON.stringify(toolMessage.content), /parley-ok/);
+});
+
+test('codex exec applies a patch with its apply_patch custom tool, then runs a command, through Parley', { timeout: 120_000 }, async () => {
+  const home = codexHome({ catalog: CODEX_MODEL_CATALOG });
+  const work = mkdtempSync(join(tmpdir(), 'parley-codex-work-'));
+  const PATCH = ['*** Begin Patch', '*** Add File: hello.txt', '+hello from parley', '*** End Patch', ''].join('\n');
+
+  // The scripted model decides each step by what the request holds: no tool output yet → call
+  // apply_patch (after some reasoning); the patch's output → run `cat hello.txt`; the command's
+  // output → answer. A request without tools is Parley's own, for a summary of that reasoning
+  // (Codex asks for summaries). A step whose precondition fails answers with the problem as
+  // text, which ends the turn: the assertions below then fail with that text in view.
+  const toolOutput = (request: any, callId: string): string | undefined => {
+    const message = request.messages.find((m: { role: string; tool_call_id?: string }) => m.role === 'tool' && m.tool_call_id === callId);
+    return message && (typeof message.content === 'string' ? message.content : JSON.stringify(message.content));
+  };
+  const say = (text: string): Script => ({ chunks: [chunk.text(text), chunk.finish('stop')] });
+  const SUMMARY = '**Adding hello.txt**\n\nI add the file with a patch.';
+  const model = (request: any): Script => {
+    if (!request.tools?.length) return say(SUMMARY);
+    if (toolOutput(request, 'call_shell_1') !== undefined) return say('hello.txt is written.');
+    if (toolOutput(request, 'call_patch_1') !== undefined) {
+      return {
+        chunks: [chunk.toolCall(0, { id: 'call_shell_1', name: 'exec_command', arguments: '{"cmd":"cat hello.txt"}' }), chunk.finish('tool_calls')],
+      };
+    }
+    const names = request.tools.map((t: { function: { name: string } }) => t.function.name);
+    if (!names.includes('apply_patch')) return say(`apply_patch was not offered, only ${names.join(', ')}`);
+    const args = JSON.stringify({ input: PATCH });
+    return {
+      chunks: [
+        chunk.reasoning('The user wants hello.txt; I will add it with a patch.'),
+        chunk.toolCall(0, { id: 'call_patch_1', name: 'apply_patch', arguments: args.slice(0, 25) }),
+        chunk.toolCall(0, { arguments: args.slice(25) }),
+        chunk.finish('tool_calls'),
+      ],
+    };
+  };
+  const first = upstream.requests.length;
+  // Three model steps and one reasoning summary.
+  upstream.script(model, model, model, model);
+
+  const result = await runCodex(
+    ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', 'Create hello.txt.'],
+    { CODEX_HOME: home },
+    work,
+  );
+  const events = parseEvents(result.stdout);
+  assert.equal(result.code, 0, `codex failed:\n${result.stdout}\n${result.stderr}`);
+  assert.ok(events.some((e) => e.type === 'turn.completed'), result.stdout);
+  const message = events.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message');
+  assert.equal(message?.item.text, 'hello.txt is written.', result.stdout);
+
+  // Codex applied the patch: the file on disk, and its own report of the change.
+  assert.equal(readFileSync(join(work, 'hello.txt'), 'utf8'), 'hello from parley\n');
+  const change = events.find((e) => e.type === 'item.completed' && e.item.type === 'file_change');
+  assert.ok(change, result.stdout);
+  assert.equal(change.item.status, 'completed');
+  assert.deepEqual(
+    change.item.changes.map((c: { path: string; kind: string }) => [c.path.endsWith('hello.txt'), c.kind]),
+    [[true, 'add']],
+  );
+  const command = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution');
+  assert.match(command?.item.aggregated_output ?? '', /hello from parley/, result.stdout);
+  // The model's reasoning reached Codex as a reasoning item with its summary; Codex sent it back
+  // with its next request (`encrypted_content: null`, as a Chat Completions upstream has none).
+  const reasoning = events.find((e) => e.type === 'item.completed' && e.item.type === 'reasoning');
+  assert.match(reasoning?.item.text ?? '', /Adding hello\.txt/, result.stdout);
+
+  // What went upstream: apply_patch offered as a function of one string `input`; the custom call
+  // sent back as the function call the model made; both tool outputs returned to the model.
+  const all = upstream.requests.slice(first);
+  assert.equal(all.length, 4);
+  const requests = all.filter((r) => r.tools?.length);
+  assert.equal(requests.length, 3);
+  const offered = requests[0].tools.find((t: { function: { name: string } }) => t.function.name === 'apply_patch');
+  assert.equal(offered.function.parameters.properties.input.type, 'string');
+  assert.ok(requests[0].tools.some((t: { function: { name: string } }) => t.function.name === 'exec_command'));
+  const patchCall = requests[1].messages.find((m: { role: string; tool_calls?: unknown[] }) => m.role === 'assistant' && m.tool_calls);
+  assert.deepEqual(patchCall.tool_calls[0].function, { name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) });
+  assert.match(toolOutput(requests[1], 'call_patch_1') ?? '', /hello\.txt/);
+  assert.match(toolOutput(requests[2], 'call_shell_1') ?? '', /hello from parley/);
 });

@@ -4,7 +4,8 @@
 //   const up = await startFakeChatUpstream({ models?: string[], apiKey?: string });
 //   up.url                  base URL ending in /v1 (serves GET /v1/models, POST /v1/chat/completions)
 //   up.script(s, ...more)   queue Scripts, one per chat request, FIFO; when the queue is empty the
-//                           reply is DEFAULT_SCRIPT ("Hello from upstream" in 3 chunks, stop, usage)
+//                           reply is DEFAULT_SCRIPT ("Hello from upstream" in 3 chunks, stop, usage);
+//                           a queued function is called with the request body and returns the Script
 //   up.requests             parsed JSON bodies of the chat requests received, in order
 //   up.headers              their request headers, in the same order
 //   up.closedConnections    sockets closed so far (by either side); up.whenClosed(n) waits for n
@@ -31,10 +32,13 @@ export interface Script extends Pacing {
   noDone?: boolean;
 }
 
+/** A Script, or one chosen from the request it answers (its parsed JSON body). */
+export type ScriptStep = Script | ((request: any) => Script);
+
 export interface FakeChatUpstream extends FakeServer {
   requests: any[];
   headers: http.IncomingHttpHeaders[];
-  script(next: Script, ...more: Script[]): void;
+  script(next: ScriptStep, ...more: ScriptStep[]): void;
 }
 
 const MODEL = 'fake-model';
@@ -99,7 +103,7 @@ export function textScript(
 export const DEFAULT_SCRIPT: Script = textScript('Hello from upstream');
 
 export async function startFakeChatUpstream(options: { models?: string[]; apiKey?: string } = {}): Promise<FakeChatUpstream> {
-  const queue: Script[] = [];
+  const queue: ScriptStep[] = [];
   const requests: any[] = [];
   const headers: http.IncomingHttpHeaders[] = [];
 
@@ -108,7 +112,8 @@ export async function startFakeChatUpstream(options: { models?: string[]; apiKey
     if (body === undefined) return;
     requests.push(body);
     headers.push(req.headers);
-    const script = queue.shift() ?? DEFAULT_SCRIPT;
+    const step = queue.shift() ?? DEFAULT_SCRIPT;
+    const script = typeof step === 'function' ? step(body) : step;
     if (script.status && script.status >= 300) {
       return sendError(res, script.status, script.body ?? { error: { message: `HTTP ${script.status}` } });
     }
@@ -116,5 +121,5 @@ export async function startFakeChatUpstream(options: { models?: string[]; apiKey
     await sendFrames(res, frames, script, script.noDone ? '' : 'data: [DONE]\n\n');
   });
 
-  return Object.assign(server, { requests, headers, script: (...next: Script[]) => void queue.push(...next) });
+  return Object.assign(server, { requests, headers, script: (...next: ScriptStep[]) => void queue.push(...next) });
 }
