@@ -29,6 +29,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** DATABASE_URL: the PostgreSQL store; unset = SQLite under dataDir. */
+  databaseUrl?: string;
   apiKeys: string[];
   /** PARLEY_UPSTREAM_* (named `default`) first, then the config file's. */
   upstreams: UpstreamConfig[];
@@ -65,6 +67,10 @@ export interface Config {
   mcpTimeoutMs: number;
   /** Extra event types sent to every client (PARLEY_STREAM_EVENTS), e.g. `annotation.queued`. */
   streamEvents: string[];
+  /** REDIS_URL: the Redis event log, shared by several instances; unset = in memory. */
+  redisUrl?: string;
+  /** Prefix of Parley's Redis keys and channels (PARLEY_REDIS_PREFIX), e.g. `parley:` → `parley:events:{id}`. */
+  redisPrefix: string;
 }
 
 export const SEARCH_PROVIDERS = ['searxng', 'brave', 'tavily'] as const;
@@ -132,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int(env.PORT, 8080),
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.PARLEY_DATA_DIR || './.parley'),
+    databaseUrl: env.DATABASE_URL || undefined,
     apiKeys: list(env.PARLEY_API_KEYS),
     upstreams,
     routes,
@@ -154,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundAllow: list(env.PARLEY_OUTBOUND_ALLOW),
     mcpTimeoutMs: Math.max(100, int(env.PARLEY_MCP_TIMEOUT_MS, 60_000)),
     streamEvents: list(env.PARLEY_STREAM_EVENTS),
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.PARLEY_REDIS_PREFIX || 'parley:',
   };
 }
 

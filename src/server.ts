@@ -6,11 +6,12 @@ import { Engine } from './engine/engine.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { ModelRegistry } from './models/registry.js';
-import { openSqliteStore, sqliteDatabase } from './store/sqlite.js';
+import { openStore } from './store/index.js';
 import { Files } from './files/files.js';
 import { provideVectorStores } from './tools/file-search/index.js';
 import { VectorStores } from './vector-stores/service.js';
 import { MemoryEventLog } from './streams/memory.js';
+import { RedisEventLog } from './streams/redis.js';
 import { Containers } from './containers/containers.js';
 import { provideContainers } from './tools/code-interpreter/index.js';
 
@@ -21,12 +22,19 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config = loadConfig(), logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  const store = openSqliteStore(config.dataDir);
-  const log = new MemoryEventLog();
+  // REDIS_URL = the Redis event log (several instances: resume and cancel anywhere), else in memory.
+  const redis = config.redisUrl
+    ? await RedisEventLog.connect({ url: config.redisUrl, prefix: config.redisPrefix, onError: (err, msg) => logger.warn({ err }, msg) })
+    : null;
+  // DATABASE_URL = PostgreSQL, else SQLite; file_search keeps its tables in SQLite either way.
+  const { store, sqlite: db, close: closeStore } = await openStore(config, logger).catch(async (error: unknown) => {
+    await redis?.close();
+    throw error;
+  });
+  const log = redis ?? new MemoryEventLog();
   const models = new ModelRegistry(config);
-  const engine = new Engine({ config, store, log, models, logger });
-  // file_search: uploads, vector stores and chunks live in the same SQLite database.
-  const db = sqliteDatabase(store)!;
+  const engine = new Engine({ config, store, log, models, logger, cancels: redis?.cancels });
+  // file_search: uploads, vector stores and chunks live in the SQLite database.
   const files = new Files(db, config.dataDir);
   const vectorStores = new VectorStores({ db, files, config, logger });
   const withdrawVectorStores = provideVectorStores(store, vectorStores);
@@ -52,11 +60,12 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      await redis?.close();
       withdrawVectorStores();
       withdrawContainers();
       await containers.close();
       await vectorStores.close();
-      await store.close();
+      await closeStore();
     },
   };
 }

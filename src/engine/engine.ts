@@ -11,7 +11,7 @@ import { newResponseObject } from '../protocol/response.js';
 import type { ResponseInputItem, ResponseObject, StoredItem } from '../protocol/types.js';
 import { EventWriter } from '../protocol/writer.js';
 import type { Store } from '../store/types.js';
-import type { EventLog } from '../streams/types.js';
+import type { CancelBus, EventLog } from '../streams/types.js';
 import { clientTools, type ClientTools } from '../tools/client-tools.js';
 import { checkTools } from '../tools/rules.js';
 import { kindForToolType } from '../tools/server-tools.js';
@@ -29,6 +29,8 @@ export interface EngineDeps {
   log: EventLog;
   models: ModelRegistry;
   logger: Logger;
+  /** Several instances (REDIS_URL): cancels of responses that another instance runs. */
+  cancels?: CancelBus;
 }
 
 export interface Run {
@@ -76,6 +78,7 @@ export class Engine {
   constructor(private readonly deps: EngineDeps) {
     this.backgroundSlots = new Semaphore(deps.config.backgroundConcurrency);
     this.conversations = new Conversations(deps.store);
+    deps.cancels?.serve((id) => this.cancelHere(id));
   }
 
   /**
@@ -266,9 +269,22 @@ export class Engine {
     if (!run) {
       const response = await this.retrieve(id);
       if (!response.background) throw badRequest('Only background responses can be cancelled.', null);
+      // Still running, on another instance: it cancels the run and answers once it is stored.
+      if (this.deps.cancels && (response.status === 'queued' || response.status === 'in_progress')) {
+        return (await this.deps.cancels.request(id)) ?? (await this.retrieve(id));
+      }
       return response;
     }
     if (!run.background) throw badRequest('Only background responses can be cancelled.', null);
+    run.abort();
+    await run.done;
+    return run.writer.response;
+  }
+
+  /** A cancel request from another instance: null unless the background run is here. */
+  private async cancelHere(id: string): Promise<ResponseObject | null> {
+    const run = this.runs.get(id);
+    if (!run?.background) return null;
     run.abort();
     await run.done;
     return run.writer.response;

@@ -43,7 +43,7 @@ export function responsesRoutes({ engine, store, log, keepAliveMs, maxBodyBytes 
     const id = c.req.param('id');
     if (!isTrue(c.req.query('stream'))) return c.json(await engine.retrieve(id));
     const after = parseStartingAfter(c.req.query('starting_after'));
-    if (!log.has(id)) {
+    if (!(await log.has(id))) {
       await engine.retrieve(id);
       throw badRequest(
         'The event stream of this response is no longer available; retrieve it without stream=true.',

@@ -47,7 +47,18 @@ export class MemoryEventLog implements EventLog {
       follower.onEnd();
       return () => {};
     }
-    log.followers.add(follower);
-    return () => log.followers.delete(follower);
+    // A follower ahead of the log (after > the last seq) gets only what comes after its seq.
+    const live = after >= log.events.length ? skipUntil(after, follower) : follower;
+    log.followers.add(live);
+    return () => log.followers.delete(live);
   }
+}
+
+function skipUntil(after: number, follower: Follower): Follower {
+  return {
+    onEvent: (event) => {
+      if (event.seq > after) follower.onEvent(event);
+    },
+    onEnd: () => follower.onEnd(),
+  };
 }

@@ -1,4 +1,5 @@
 // A response's events as an ordered log. The engine appends; HTTP handlers follow.
+import type { ResponseObject } from '../protocol/types.js';
 
 export interface LoggedEvent {
   seq: number;
@@ -20,8 +21,30 @@ export interface EventLog {
   append(responseId: string, event: LoggedEvent): void;
   /** Marks the log finished after its terminal event. */
   end(responseId: string): void;
-  /** Whether a log exists (running, or ended and still retained). */
-  has(responseId: string): boolean;
+  /**
+   * Whether a log exists (running, or ended and still retained). Synchronous for a log this
+   * process holds; a shared log (Redis) may have to ask, for a response another instance runs.
+   */
+  has(responseId: string): boolean | Promise<boolean>;
   /** Delivers every event with seq > after, then new ones as they come. Returns an unsubscribe. */
   follow(responseId: string, after: number, follower: Follower): () => void;
+  /** Releases what the log holds (connections); pending writes are flushed first. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Cancel requests between instances (several Parley processes sharing one event log): the
+ * instance that runs a response aborts it, as a local cancel does, and answers with the result.
+ */
+export interface CancelBus {
+  /**
+   * Serves cancel requests from every instance: `handler` cancels the run if it is here and
+   * resolves with the response once it has ended and is stored, else with null.
+   */
+  serve(handler: (responseId: string) => Promise<ResponseObject | null>): void;
+  /**
+   * Asks the instance that runs `responseId` to cancel it. Resolves with the cancelled (or
+   * otherwise ended) response, or null when no instance runs it.
+   */
+  request(responseId: string): Promise<ResponseObject | null>;
 }
