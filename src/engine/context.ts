@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../protocol/errors.js';
 import { newId } from '../protocol/ids.js';
 import type { ResponseInputItem, ResponseObject, StoredItem } from '../protocol/types.js';
 import type { Store } from '../store/types.js';
+import { isToolSearchItem, withToolSearchDefaults } from '../tools/tool-search/items.js';
 
 type RawItem = { type?: string; role?: string; id?: string; content?: unknown; [key: string]: unknown };
 
@@ -37,7 +38,8 @@ export async function normalizeInput(input: string | RawItem[] | undefined, stor
       items.push({ ...raw, ...normalized });
       continue;
     }
-    items.push({ ...raw, id: typeof raw.id === 'string' ? raw.id : newItemId(raw.type), type: raw.type } as StoredItem);
+    const item = { ...raw, id: typeof raw.id === 'string' ? raw.id : newItemId(raw.type), type: raw.type };
+    items.push((isToolSearchItem(item.type) ? withToolSearchDefaults(item as Parameters<typeof withToolSearchDefaults>[0]) : item) as StoredItem);
   }
   return items;
 }
@@ -58,6 +60,8 @@ function withLogprobs(part: { type?: unknown; logprobs?: unknown }) {
 function newItemId(type: string): string {
   if (type === 'function_call') return newId('fc');
   if (type === 'reasoning') return newId('rs');
+  if (type === 'tool_search_call') return newId('tsc');
+  if (type === 'tool_search_output') return newId('tso');
   return newId('msg');
 }
 

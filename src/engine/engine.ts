@@ -13,7 +13,7 @@ import { EventWriter } from '../protocol/writer.js';
 import type { Store } from '../store/types.js';
 import type { CancelBus, EventLog } from '../streams/types.js';
 import { clientTools, type ClientTools } from '../tools/client-tools.js';
-import { checkTools } from '../tools/rules.js';
+import { checkLoadedTools, checkTools } from '../tools/rules.js';
 import { kindForToolType } from '../tools/server-tools.js';
 import type { ServerTool, ToolRequestContext, ToolServices } from '../tools/types.js';
 import { loadChain, normalizeInput } from './context.js';
@@ -93,6 +93,7 @@ export class Engine {
     const model = request.model ?? models.defaultModel;
     const resolved = models.resolve(model);
     checkTools(tools, this.toolServices, resolved.backend.hostsBuiltInTools);
+    checkLoadedTools(request.input, this.toolServices, resolved.backend.hostsBuiltInTools);
     const background = request.background ?? false;
     const stored = request.store ?? true;
     if (background && !stored) throw badRequest('Background responses must be stored: set store to true.', 'store');
@@ -127,7 +128,7 @@ export class Engine {
 
     const defaults = resolved.params;
     const context = [...history, ...(conversation?.items ?? []), ...(input as unknown as ResponseInputItem[])];
-    const offered = clientTools(tools, this.serverTools(tools, { input: context }));
+    const offered = clientTools(tools, this.serverTools(tools, { input: context }), context);
     const modelRequest: ModelRequest = {
       model: resolved.upstreamModel,
       instructions: request.instructions ?? null,

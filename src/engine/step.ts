@@ -3,6 +3,7 @@ import type { FinishReason, ModelPart, PartSink, Usage } from '../models/types.j
 import { citing, type CitingText } from '../tools/citations.js';
 import { CUSTOM_INPUT_FIELD, type ClientTools } from '../tools/client-tools.js';
 import { JsonStringFieldStream } from '../tools/json-string-field.js';
+import { ClientToolSearchCall } from '../tools/tool-search/items.js';
 import { CheckedCustomCall } from './checked-custom-call.js';
 import type { ServerToolCall, ServerToolContext } from '../tools/types.js';
 import type {
@@ -39,7 +40,15 @@ export function stepSink(
   const result: StepResult = { finish: null, usage: null, outputChars: 0, serverCalls: [], invalidCalls: [] };
   const parts = new Map<
     string,
-    TextPartWriter | CitingText | RefusalPartWriter | ReasoningWriter | FunctionCallWriter | CustomInputDecoder | CheckedCustomCall | PendingServerCall
+    | TextPartWriter
+    | CitingText
+    | RefusalPartWriter
+    | ReasoningWriter
+    | FunctionCallWriter
+    | CustomInputDecoder
+    | CheckedCustomCall
+    | PendingServerCall
+    | ClientToolSearchCall
   >();
   let message: MessageWriter | null = null;
   const encryptedReasoning = context.include.includes('reasoning.encrypted_content');
@@ -90,6 +99,8 @@ export function stepSink(
           const call = new PendingServerCall(tool.name, part.callId, tool.tool.begin(tool.name, part.callId, context));
           result.serverCalls.push(call);
           parts.set(part.id, call);
+        } else if (tool.kind === 'tool_search') {
+          parts.set(part.id, new ClientToolSearchCall(writer, part.callId));
         } else if (tool.kind === 'custom') {
           const open = () => writer.openCustomToolCall(part.callId, tool.name, tool.namespace);
           // A grammar-constrained input is held until it is known to match; a free-form one streams.

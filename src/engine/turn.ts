@@ -40,7 +40,8 @@ export async function runTurn(turn: Turn): Promise<FinishReason | null> {
   const prepared = turn.backend.hostsBuiltInTools
     ? []
     : await tools.prepare({ writer, signal: turn.request.signal, include: turn.include, citations: tools.citations });
-  const clientFunctions = tools.functions.filter((f) => tools.fromModel(f.name).kind !== 'server');
+  // Computed per step: a tool search adds functions as the turn goes.
+  const clientFunctions = () => tools.functions.filter((f) => tools.fromModel(f.name).kind !== 'server');
   let input = prepared.length ? [...turn.request.input, ...prepared] : turn.request.input;
   let toolCalls = 0;
   let grammarRetries = 0;
@@ -50,7 +51,7 @@ export async function runTurn(turn: Turn): Promise<FinishReason | null> {
     const request: ModelRequest = {
       ...turn.request,
       input,
-      tools: (mayCallTools ? tools.functions : clientFunctions) as unknown as ModelRequest['tools'],
+      tools: (mayCallTools ? tools.functions : clientFunctions()) as unknown as ModelRequest['tools'],
     };
     const firstItem = writer.response.output.length;
     const { sink, result, settled } = stepSink(writer, tools, { writer, signal: request.signal, include: turn.include, citations: tools.citations, logger: turn.logger });
@@ -94,8 +95,15 @@ export async function runTurn(turn: Turn): Promise<FinishReason | null> {
 }
 
 function handsCallsToClient(items: ResponseObject['output']): boolean {
-  // An mcp_approval_request waits for the client's mcp_approval_response in its next request.
-  return items.some((item) => item.type === 'function_call' || item.type === 'custom_tool_call' || item.type === 'mcp_approval_request');
+  // An mcp_approval_request waits for the client's mcp_approval_response in its next request; a
+  // client-executed tool_search_call for the client's tool_search_output.
+  return items.some(
+    (item) =>
+      item.type === 'function_call' ||
+      item.type === 'custom_tool_call' ||
+      item.type === 'mcp_approval_request' ||
+      (item.type === 'tool_search_call' && item.execution === 'client'),
+  );
 }
 
 /** The step as the model made it: its messages and reasoning, then each tool call and its result. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 // OpenAI ids are a prefix and 48 hex characters; clients sometimes check the prefix.
-export type IdPrefix = 'resp' | 'msg' | 'rs' | 'fc' | 'call' | 'ctc' | 'conv' | 'ws' | 'ig' | 'mcp' | 'mcpl' | 'mcpr';
+export type IdPrefix = 'resp' | 'msg' | 'rs' | 'fc' | 'call' | 'ctc' | 'conv' | 'ws' | 'ig' | 'mcp' | 'mcpl' | 'mcpr' | 'tsc' | 'tso';
 
 let pool = Buffer.alloc(0);
 let offset = 0;

@@ -670,11 +670,22 @@ export class CustomToolCallWriter implements Closable {
 
 type ToolItem = Extract<
   ResponseObject['output'][number],
-  { type: 'file_search_call' | 'web_search_call' | 'code_interpreter_call' | 'image_generation_call' | 'mcp_call' | 'mcp_list_tools' | 'mcp_approval_request' }
+  {
+    type:
+      | 'file_search_call'
+      | 'web_search_call'
+      | 'code_interpreter_call'
+      | 'image_generation_call'
+      | 'mcp_call'
+      | 'mcp_list_tools'
+      | 'mcp_approval_request'
+      | 'tool_search_call'
+      | 'tool_search_output';
+  }
 > & { id: string };
 
 /** Tool item types whose status can be `incomplete` (the others end `failed` when cut short). */
-const HAS_INCOMPLETE = new Set(['file_search_call', 'code_interpreter_call', 'mcp_call']);
+const HAS_INCOMPLETE = new Set(['file_search_call', 'code_interpreter_call', 'mcp_call', 'tool_search_call', 'tool_search_output']);
 
 /** The lifecycle events of built-in tool items: each carries only its item's id and index. */
 export type ToolProgressType = Extract<

@@ -4,12 +4,20 @@
 // function with one string parameter, `input`, for models that only call functions; its call
 // becomes a `custom_tool_call` item. The history sent back to the model is translated the
 // same way, so the model always sees the names and shapes it was offered.
+//
+// Tools declared with `defer_loading: true` are offered only once a tool search has loaded them
+// (tool-search/): the tools of every tool_search_output in the context are offered, and the
+// `tool_search` tool itself is offered as one more function.
 import { createHash } from 'node:crypto';
 import type { ResponseInputItem, StoredItem } from '../protocol/types.js';
 import { kindForItemType } from './server-tools.js';
 import type { CitationResolver } from './citations.js';
 import type { ServerTool, ServerToolContext } from './types.js';
 import { customToolGrammar, type CompiledGrammar } from './grammar/index.js';
+import { DeferredCatalog, isDeferred, type ToolDefinition } from './tool-search/catalog.js';
+import { executionOf, searchFunction, TOOL_SEARCH_NAME, toolSearchDeclaration } from './tool-search/declaration.js';
+import { loadedTools, toolSearchHistory } from './tool-search/items.js';
+import { serverToolSearch } from './tool-search/server.js';
 
 export interface FunctionToolDecl {
   type: 'function';
@@ -37,7 +45,9 @@ export type OfferedTool =
       /** A custom tool's `format` grammar, which its input must match. */
       grammar?: CompiledGrammar;
     }
-  | { kind: 'server'; name: string; tool: ServerTool };
+  | { kind: 'server'; name: string; tool: ServerTool }
+  /** The search function of a client-executed `tool_search`: its call goes to the client as a tool_search_call. */
+  | { kind: 'tool_search'; name: string };
 
 export interface ClientTools {
   /** The function tools offered to the model. */
@@ -55,8 +65,11 @@ export interface ClientTools {
 const MAX_NAME = 64;
 export const CUSTOM_INPUT_FIELD = 'input';
 
-/** `tools` as declared; `servers`, the built-in tools Parley runs for this request. */
-export function clientTools(tools: readonly ToolDecl[], servers: readonly ServerTool[] = []): ClientTools {
+/**
+ * `tools` as declared; `servers`, the built-in tools Parley runs for this request; `context`, the
+ * items the model reads (the tools its tool_search_outputs loaded are offered).
+ */
+export function clientTools(tools: readonly ToolDecl[], servers: readonly ServerTool[] = [], context: readonly unknown[] = []): ClientTools {
   const functions: FunctionToolDecl[] = [];
   const byModelName = new Map<string, OfferedTool>();
   const modelNameOf = new Map<string, string>();
@@ -82,13 +95,39 @@ export function clientTools(tools: readonly ToolDecl[], servers: readonly Server
   };
   for (const server of servers) offerServer(server);
   for (const tool of tools) {
-    if (tool.type === 'function' || tool.type === 'custom') offer(tool);
+    if ((tool.type === 'function' || tool.type === 'custom') && !isDeferred(tool)) offer(tool);
     if (tool.type === 'namespace') {
-      for (const inner of tool.tools ?? []) offer(inner, String(tool.name));
+      for (const inner of tool.tools ?? []) if (!isDeferred(inner) && !isDeferred(tool)) offer(inner, String(tool.name));
     }
   }
 
   const modelName = (name: string, namespace?: string) => modelNameOf.get(key(name, namespace)) ?? (namespace ? `${namespace}__${name}` : name);
+
+  // Tool search: loaded tools are offered as declared (a loaded definition's fields win).
+  const catalog = new DeferredCatalog(tools as ToolDefinition[]);
+  const loadOne = (tool: ToolDefinition, namespace?: string) => {
+    if ((tool.type !== 'function' && tool.type !== 'custom') || typeof tool.name !== 'string') return;
+    if (modelNameOf.has(key(tool.name, namespace)) || (!namespace && byModelName.has(tool.name))) return;
+    offer({ ...catalog.declared(tool.name, namespace), ...tool } as ToolDecl, namespace);
+  };
+  const load = (loaded: ToolDefinition[]) => {
+    for (const tool of loaded) {
+      if (tool.type === 'namespace') for (const inner of tool.tools ?? []) loadOne(inner, String(tool.name));
+      else loadOne(tool);
+    }
+  };
+  const describe = (loaded: ToolDefinition[]) => describeLoaded(loaded, modelName);
+  const search = toolSearchDeclaration(tools);
+  const searchName = unusedName(TOOL_SEARCH_NAME, byModelName);
+  if (search) {
+    const fn = searchFunction(search, searchName, catalog);
+    if (executionOf(search) === 'server') offerServer(serverToolSearch(fn, catalog, { load, describe }));
+    else {
+      byModelName.set(searchName, { kind: 'tool_search', name: searchName });
+      functions.push(fn);
+    }
+  }
+  load(loadedTools(context));
 
   return {
     functions,
@@ -104,6 +143,7 @@ export function clientTools(tools: readonly ToolDecl[], servers: readonly Server
     },
     fromModel: (name) => byModelName.get(name) ?? { kind: 'function', name },
     toModelInput(input) {
+      const searches = toolSearchHistory(searchName, describe);
       return input.flatMap((item) => {
         const call = item as { type?: string; namespace?: string; name?: string; call_id?: string; input?: string; output?: unknown; id?: string };
         switch (call.type) {
@@ -122,6 +162,9 @@ export function clientTools(tools: readonly ToolDecl[], servers: readonly Server
             } as ResponseInputItem;
           case 'custom_tool_call_output':
             return { type: 'function_call_output', call_id: call.call_id, output: call.output } as ResponseInputItem;
+          case 'tool_search_call':
+          case 'tool_search_output':
+            return searches(item);
           default: {
             const kind = call.type ? kindForItemType(call.type) : undefined;
             return kind ? kind.toModelInput(item as unknown as StoredItem) : item;
@@ -150,6 +193,27 @@ function customAsFunction(tool: ToolDecl, name: string): FunctionToolDecl {
     },
     strict: true,
   };
+}
+
+/** What the model reads as a search's result: the loaded tools by the names it calls them. */
+function describeLoaded(loaded: ToolDefinition[], modelName: (name: string, namespace?: string) => string): string {
+  const lines: string[] = [];
+  const line = (tool: ToolDefinition, namespace?: string) => {
+    if ((tool.type !== 'function' && tool.type !== 'custom') || typeof tool.name !== 'string') return;
+    lines.push(`- ${modelName(tool.name, namespace)}${tool.description ? `: ${tool.description}` : ''}`);
+  };
+  for (const tool of loaded) {
+    if (tool.type === 'namespace') for (const inner of tool.tools ?? []) line(inner, String(tool.name));
+    else line(tool);
+  }
+  return lines.length ? `Loaded these tools; you can call them now:\n${lines.join('\n')}` : 'No tools were loaded: nothing matched the search.';
+}
+
+/** `name`, or `name_2`, `name_3`, … when a tool already has it. */
+function unusedName(name: string, taken: Map<string, OfferedTool>): string {
+  let candidate = name;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${name}_${n}`;
+  return candidate;
 }
 
 /** `namespace__name`, kept within the 64 characters function names allow and never reused. */

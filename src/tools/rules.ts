@@ -2,11 +2,13 @@
 // namespace) are run by the client and always accepted; an official built-in tool needs a back-end here (or a model
 // served by an upstream that hosts built-in tools itself: a Responses upstream); any other type is
 // refused by name. Cache-only web_search (`external_web_access: false`) never fetches anything,
-// so with no search cache it is accepted and simply not offered to the model.
+// so with no search cache it is accepted and simply not offered to the model. `tool_search`
+// (tool-search/) is always accepted; a tool with `defer_loading: true` needs one in the request.
 import { badRequest } from '../protocol/errors.js';
 import { kindForToolType } from './server-tools.js';
 import type { ToolServices } from './types.js';
 import { compileGrammar, GrammarDefinitionError, isGrammarFormat } from './grammar/index.js';
+import { checkToolSearchDeclaration } from './tool-search/declaration.js';
 
 interface ToolDecl {
   type: string;
@@ -29,7 +31,6 @@ const BUILT_IN_TOOLS: Record<string, string> = {
   local_shell: 'local_shell is not supported by Parley',
   shell: 'shell is not supported by Parley',
   apply_patch: 'apply_patch is not supported by Parley',
-  tool_search: 'tool_search is not supported by Parley',
 };
 
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -37,10 +38,67 @@ const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 /** `hostedBuiltIns`: the model's upstream runs the official built-in tools itself (a Responses upstream). */
 export function checkTools(tools: readonly ToolDecl[], services: ToolServices, hostedBuiltIns = false): void {
   tools.forEach((tool, index) => checkTool(tool, `tools[${index}]`, services, hostedBuiltIns));
+  if (!hostedBuiltIns) checkToolSearch(tools);
+}
+
+/**
+ * The tools that tool_search_output items of the input load (Parley offers them to the model):
+ * function, custom and namespace tools, checked like declared ones. A Responses upstream takes
+ * whatever its own tool search can load.
+ */
+export function checkLoadedTools(input: unknown, services: ToolServices, hostedBuiltIns = false): void {
+  if (!Array.isArray(input)) return;
+  input.forEach((item: { type?: unknown; execution?: unknown; tools?: unknown }, index) => {
+    if (item?.type !== 'tool_search_call' && item?.type !== 'tool_search_output') return;
+    const param = `input[${index}]`;
+    if (item.execution !== undefined && item.execution !== 'server' && item.execution !== 'client') {
+      throw badRequest(`Invalid value for '${param}.execution': expected one of server, client.`, `${param}.execution`, 'invalid_value');
+    }
+    if (item.type !== 'tool_search_output') return;
+    if (!Array.isArray(item.tools)) throw badRequest(`Invalid type for '${param}.tools': expected an array of tools.`, `${param}.tools`, 'invalid_type');
+    if (hostedBuiltIns) return;
+    (item.tools as ToolDecl[]).forEach((tool, i) => {
+      const toolParam = `${param}.tools[${i}]`;
+      if (tool?.type !== 'function' && tool?.type !== 'custom' && tool?.type !== 'namespace') {
+        throw badRequest(
+          `Invalid value for '${toolParam}.type': a tool_search_output can load function, custom and namespace tools on this server.`,
+          `${toolParam}.type`,
+          'unsupported_tool',
+        );
+      }
+      checkTool(tool, toolParam, services);
+    });
+  });
+}
+
+/** One tool_search at most; deferred tools only with one (nothing else would ever load them). */
+function checkToolSearch(tools: readonly ToolDecl[]): void {
+  const searches = tools.flatMap((tool, index) => (tool.type === 'tool_search' ? [index] : []));
+  if (searches.length > 1) {
+    throw badRequest(`Invalid value for 'tools[${searches[1]}].type': only one tool_search tool may be declared.`, `tools[${searches[1]}].type`, 'invalid_value');
+  }
+  if (searches.length) return;
+  const deferred = tools.flatMap((tool, index) => {
+    if (tool.defer_loading === true) return [`tools[${index}].defer_loading`];
+    const inner = tool.type === 'namespace' && Array.isArray(tool.tools) ? (tool.tools as ToolDecl[]).findIndex((t) => t?.defer_loading === true) : -1;
+    return inner >= 0 ? [`tools[${index}].tools[${inner}].defer_loading`] : [];
+  });
+  if (deferred.length) {
+    throw badRequest(
+      `Invalid value for '${deferred[0]}': a deferred tool is loaded by tool search, so the request needs a tool_search tool.`,
+      deferred[0],
+      'invalid_value',
+    );
+  }
 }
 
 function checkTool(tool: ToolDecl, param: string, services: ToolServices, hostedBuiltIns = false): void {
+  if (tool.defer_loading !== undefined && typeof tool.defer_loading !== 'boolean') {
+    throw badRequest(`Invalid type for '${param}.defer_loading': expected a boolean.`, `${param}.defer_loading`, 'invalid_type');
+  }
   switch (tool.type) {
+    case 'tool_search':
+      return checkToolSearchDeclaration(tool, param);
     case 'function':
       return checkName(tool, param);
     case 'custom':
@@ -62,6 +120,13 @@ function checkTool(tool: ToolDecl, param: string, services: ToolServices, hosted
       return;
   }
   if (hostedBuiltIns && Object.hasOwn(BUILT_IN_TOOLS, tool.type)) return;
+  if (tool.type === 'mcp' && tool.defer_loading === true) {
+    throw badRequest(
+      `Invalid value for '${param}.defer_loading': deferred mcp tools are not supported by Parley; their tools are offered once listed.`,
+      `${param}.defer_loading`,
+      'unsupported_tool',
+    );
+  }
   const kind = kindForToolType(tool.type);
   const unavailable = kind?.unavailable(services, tool);
   if (kind && !unavailable) return kind.check?.(tool, param, services);

@@ -219,3 +219,32 @@ test('codex exec applies a patch with its apply_patch custom tool, then runs a c
   assert.match(toolOutput(requests[1], 'call_patch_1') ?? '', /hello\.txt/);
   assert.match(toolOutput(requests[2], 'call_shell_1') ?? '', /hello from parley/);
 });
+
+test('codex exec with a catalog that supports tool search: its client tool_search runs a round trip through Parley', { timeout: 120_000 }, async () => {
+  const home = codexHome({ catalog: { models: [{ ...CODEX_MODEL_CATALOG.models[0], supports_search_tool: true }] } });
+  const work = mkdtempSync(join(tmpdir(), 'parley-codex-work-'));
+  // Search first; once Codex has sent its tool_search_output back, answer.
+  const model = (request: any): Script => {
+    const searched = request.messages.some((m: { role: string; tool_call_id?: string }) => m.role === 'tool' && m.tool_call_id === 'call_search_1');
+    if (searched) return { chunks: [chunk.text('No calendar tools here.'), chunk.finish('stop')] };
+    return { chunks: [chunk.toolCall(0, { id: 'call_search_1', name: 'tool_search', arguments: '{"query":"calendar create","limit":2}' }), chunk.finish('tool_calls')] };
+  };
+  const first = upstream.requests.length;
+  upstream.script(model, model);
+
+  const result = await runCodex(['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', 'Create a calendar event.'], { CODEX_HOME: home }, work);
+  assert.equal(result.code, 0, `codex failed:\n${result.stdout}\n${result.stderr}`);
+  const events = parseEvents(result.stdout);
+  const message = events.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message');
+  assert.equal(message?.item.text, 'No calendar tools here.', result.stdout);
+
+  // Codex declared its client-executed tool_search; the model's call went to Codex, whose
+  // output came back as the search function's result.
+  const [searchRequest, answerRequest] = upstream.requests.slice(first);
+  const search = searchRequest.tools.find((t: { function: { name: string } }) => t.function.name === 'tool_search');
+  assert.ok(search, 'tool_search offered');
+  assert.ok(search.function.parameters.properties.query);
+  const call = answerRequest.messages.flatMap((m: { tool_calls?: any[] }) => m.tool_calls ?? []).find((c: { id: string }) => c.id === 'call_search_1');
+  assert.deepEqual(JSON.parse(call.function.arguments), { query: 'calendar create', limit: 2 });
+  assert.ok(answerRequest.messages.some((m: { role: string; tool_call_id?: string }) => m.role === 'tool' && m.tool_call_id === 'call_search_1'));
+});
