@@ -257,7 +257,8 @@ export class Engine {
     if (run) return run.writer.response;
     const response = await this.deps.store.getResponse(id);
     if (!response) throw responseNotFound(id);
-    return response;
+    const running = response.status === 'queued' || response.status === 'in_progress';
+    return (running && (await this.deps.log.snapshot?.(id))) || response;
   }
 
   active(id: string): Run | undefined {

@@ -14,6 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { applyEvent, type AccumulatorState } from '../protocol/accumulate.js';
+import type { ResponseObject, ResponseStreamEvent } from '../protocol/types.js';
 import { MemoryEventLog } from './memory.js';
 import { AppendBatch, defineAppend, type AppendingRedis } from './redis-append.js';
 import { quit, RedisCancelBus } from './redis-cancel.js';
@@ -22,6 +24,7 @@ import {
   endEntryId,
   eventEntryId,
   eventsKey,
+  frameData,
   parseEntry,
   type StreamEntry,
 } from './redis-entries.js';
@@ -241,6 +244,16 @@ export class RedisEventLog implements EventLog {
       // A log kept for 0 ms is gone once it ended, as in memory (its stream lingers for endGraceMs).
       return !(last.kind === 'end' && last.retainMs <= 0);
     });
+  }
+
+  async snapshot(responseId: string): Promise<ResponseObject | null> {
+    const entries = (await this.cmd.xrange(eventsKey(this.prefix, responseId), '-', '+')) as StreamEntry[];
+    let state: AccumulatorState | null = null;
+    for (const entry of entries) {
+      const parsed = parseEntry(entry);
+      if (parsed.kind === 'event') state = applyEvent(state, frameData(parsed.event.frame) as ResponseStreamEvent);
+    }
+    return state?.response ?? null;
   }
 
   follow(responseId: string, after: number, follower: Follower): () => void {

@@ -28,6 +28,12 @@ export interface EventLog {
   has(responseId: string): boolean | Promise<boolean>;
   /** Delivers every event with seq > after, then new ones as they come. Returns an unsubscribe. */
   follow(responseId: string, after: number, follower: Follower): () => void;
+  /**
+   * A shared log (Redis): the response as its events so far make it, for a response another
+   * instance runs (whose stored snapshot is only written when it is queued and when it ends).
+   * Null when there is no such log.
+   */
+  snapshot?(responseId: string): Promise<ResponseObject | null>;
   /** Releases what the log holds (connections); pending writes are flushed first. */
   close?(): Promise<void>;
 }

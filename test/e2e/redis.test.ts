@@ -124,11 +124,13 @@ describe('Two Parley instances sharing Redis and a store', () => {
     // B follows from the start, and a second follower on B joins mid-run after its first delta.
     const onB: ResponseStreamEvent[] = [];
     let joined: { after: number; events: Promise<ResponseStreamEvent[]> } | null = null;
+    let midRun: { text: string; polled: Promise<SdkResponse> } | null = null;
     for await (const event of await b.client.responses.retrieve(id, { stream: true })) {
       onB.push(event);
       if (event.type === 'response.output_text.delta' && !joined) {
         const after = event.sequence_number;
         joined = { after, events: b.client.responses.retrieve(id, { stream: true, starting_after: after }).then(drain) };
+        midRun = { text: event.delta, polled: b.client.responses.retrieve(id) };
       }
     }
     const fromA = await onA;
@@ -136,6 +138,12 @@ describe('Two Parley instances sharing Redis and a store', () => {
     assert.equal(final.status, 'completed');
     assert.deepEqual(onB, fromA, "B's stream equals A's own");
     assert.deepEqual(fromA.slice(0, 3).map((e) => e.type), ['response.created', 'response.queued', 'response.in_progress']);
+
+    // Polled from B mid-run: the live snapshot folded from the shared log, not the stored `queued` one.
+    assert.ok(midRun, 'a delta was seen');
+    const live = await midRun.polled;
+    assert.equal(live.status, 'in_progress');
+    assert.ok(live.output_text.startsWith(midRun.text) && live.output_text.length < final.output_text.length, live.output_text);
 
     assert.ok(joined, 'a delta was seen');
     const resumed = await joined.events;
