@@ -61,6 +61,8 @@ export interface Config {
   /** code_interpreter: one cell's wall-clock limit (PARLEY_CODE_TIMEOUT_MS), and each container's memory cap (PARLEY_CODE_MEMORY_MB). */
   codeTimeoutMs: number;
   codeMemoryMb: number;
+  /** Booted interpreters kept ready per memory cap (PARLEY_CODE_SPARES, 0 … 4). */
+  codeSpares: number;
   /** Hosts and networks outbound fetches may reach despite the private-address guard (PARLEY_OUTBOUND_ALLOW). */
   outboundAllow: string[];
   /** mcp: each request to an MCP server (connect, list, call) must answer within this (PARLEY_MCP_TIMEOUT_MS). */
@@ -158,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     imagesTimeoutMs: int(env.PARLEY_IMAGES_TIMEOUT_MS, 300_000),
     codeTimeoutMs: Math.max(100, int(env.PARLEY_CODE_TIMEOUT_MS, 30_000)),
     codeMemoryMb: Math.min(4096, Math.max(64, int(env.PARLEY_CODE_MEMORY_MB, 512))),
+    codeSpares: Math.min(4, Math.max(0, int(env.PARLEY_CODE_SPARES, 1))),
     outboundAllow: list(env.PARLEY_OUTBOUND_ALLOW),
     mcpTimeoutMs: Math.max(100, int(env.PARLEY_MCP_TIMEOUT_MS, 60_000)),
     streamEvents: list(env.PARLEY_STREAM_EVENTS),

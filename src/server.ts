@@ -13,6 +13,7 @@ import { VectorStores } from './vector-stores/service.js';
 import { MemoryEventLog } from './streams/memory.js';
 import { RedisEventLog } from './streams/redis.js';
 import { Containers } from './containers/containers.js';
+import { setSpareCount } from './containers/sandbox.js';
 import { provideContainers } from './tools/code-interpreter/index.js';
 
 export interface RunningServer {
@@ -40,6 +41,7 @@ export async function startServer(config: Config = loadConfig(), logger: Logger 
   const withdrawVectorStores = provideVectorStores(store, vectorStores);
   vectorStores.start();
   // code_interpreter: containers (Pyodide workers) live in this process's memory.
+  setSpareCount(config.codeSpares);
   const containers = new Containers({ timeoutMs: config.codeTimeoutMs, memoryMb: config.codeMemoryMb }, files);
   const withdrawContainers = provideContainers(store, containers);
   const app = createApp({ config, engine, store, log, models, logger, files, vectorStores, containers });

@@ -2,8 +2,9 @@
 // WebAssembly module, and one interpreter's limits: time (terminated and restarted, the restore
 // callback bringing files back), memory, and what Python cannot reach.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { capMemory, PythonSandbox, stopSpares } from '../../src/containers/sandbox.js';
+import { capMemory, onWorkerStart, PythonSandbox, setSpareCount, spareCount, stopSpares, verifySnapshotRestores, type StartTiming } from '../../src/containers/sandbox.js';
 
 describe('capMemory', () => {
   // (module (memory (export "m") 1)) and (module (memory (export "m") 1 127)).
@@ -74,5 +75,71 @@ describe('PythonSandbox', () => {
     assert.doesNotMatch(env.output, /True/);
     const socket = await sandbox.run('import socket\nsocket.create_connection(("127.0.0.1", 9), timeout=1)');
     assert.equal(socket.status, 'error');
+  });
+
+  test('no TCP connection even to a server that listens', async () => {
+    let connections = 0;
+    const server = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await sandbox.run(`import socket\ns = socket.create_connection(("127.0.0.1", ${port}), timeout=1)\ns.sendall(b"x")\nprint(s.recv(1))`);
+      assert.equal(r.status, 'error');
+      assert.equal(connections, 0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('PythonSandbox starts (snapshot, spares)', () => {
+  const limits = { timeoutMs: 5000, memoryMb: 128 };
+  const sandboxes: PythonSandbox[] = [];
+  const open = () => {
+    const s = new PythonSandbox(limits);
+    sandboxes.push(s);
+    return s;
+  };
+  after(async () => {
+    verifySnapshotRestores(false);
+    setSpareCount(1);
+    onWorkerStart(null);
+    await Promise.all(sandboxes.map((s) => s.close()));
+    await stopSpares();
+  });
+
+  test('the memory restored from the snapshot is the snapshot, page for page (past the dead stack)', async () => {
+    await open().warm(); // makes the snapshot if no container of this size started yet
+    verifySnapshotRestores(true);
+    setSpareCount(0);
+    await stopSpares();
+    const starts: StartTiming[] = [];
+    onWorkerStart((t) => starts.push(t));
+    const r = await open().run('import json, collections, re\nprint(json.dumps(collections.Counter(re.findall("a", "banana"))))');
+    assert.equal(r.status, 'ok', r.output);
+    assert.equal(r.output, '{"a": 3}\n');
+    assert.equal(starts.length, 1);
+    assert.equal(starts[0].fromSnapshot, true);
+    assert.notEqual(starts[0].codeCache, 'rejected');
+    verifySnapshotRestores(false);
+  });
+
+  test('each container has its own interpreter, also when started from a spare', async () => {
+    setSpareCount(2);
+    assert.equal(spareCount(), 2);
+    const a = open();
+    assert.equal((await a.run('secret = 42\nprint(secret)')).output, '42\n');
+    for (let i = 0; i < 3; i++) {
+      const b = open();
+      const r = await b.run('print("secret" in globals())\nimport sys\nprint("_SandboxBlocker" in repr(sys.meta_path))');
+      assert.equal(r.output, 'False\nTrue\n');
+    }
+    setSpareCount(99);
+    assert.equal(spareCount(), 4);
+    setSpareCount(-1);
+    assert.equal(spareCount(), 0);
   });
 });

@@ -20,12 +20,16 @@ const answer = (r: ApiResponse) => {
 };
 const py = (code: string) => `/tool python ${JSON.stringify({ code })}`;
 const TIMEOUT_MS = 1500;
+// The memory bomb below fills memory up to the cap within TIMEOUT_MS: every page it touches is a
+// page fault, ~20 µs each on a loaded VM, so 256 MB (65,536 pages) could take longer than the
+// time limit; 128 MB leaves room.
+const MEMORY_MB = 128;
 
 describe('code_interpreter with the scripted model', () => {
   let server: TestServer;
   let containerId: string;
   before(async () => {
-    server = await startTestServer({ PARLEY_CODE_TIMEOUT_MS: String(TIMEOUT_MS), PARLEY_CODE_MEMORY_MB: '256' });
+    server = await startTestServer({ PARLEY_CODE_TIMEOUT_MS: String(TIMEOUT_MS), PARLEY_CODE_MEMORY_MB: String(MEMORY_MB) });
     containerId = (await server.client.containers.create({ name: 'tests' })).id;
   });
   after(async () => {
