@@ -3,7 +3,8 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { openPostgresStore, redactDatabaseUrl } from './postgres.js';
+import { redactUrl } from '../net/redact-url.js';
+import { openPostgresStore } from './postgres.js';
 import { openSqliteStore, sqliteDatabase } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -33,7 +34,7 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>,
     await local.close();
     throw error;
   }
-  logger.info({ store: 'postgres', database: redactDatabaseUrl(config.databaseUrl) }, 'store: PostgreSQL');
+  logger.info({ store: 'postgres', database: redactUrl(config.databaseUrl) }, 'store: PostgreSQL');
   return {
     store,
     kind: 'postgres',

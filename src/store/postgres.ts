@@ -3,26 +3,17 @@
 // The schema is the connection's search_path: append `?options=-c%20search_path%3Dmyschema`
 // to the URL for another schema than `public` (it must exist).
 import pg from 'pg';
+import { redactUrl } from '../net/redact-url.js';
 import type { Logger } from '../log.js';
 import type { ResponseObject, StoredItem } from '../protocol/types.js';
 import { migratePostgres } from './postgres-migrations.js';
+import { paginator } from './pagination.js';
 import type { Conversation, ListPage, ListQuery, Store } from './types.js';
 
 export interface PostgresStoreOptions {
   logger?: Logger;
   /** Extra pg.Pool settings (e.g. `max`); the URL's own parameters win. */
   pool?: pg.PoolConfig;
-}
-
-/** The URL with its password masked, for logs and error messages. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '****';
-    return parsed.toString();
-  } catch {
-    return '(unparsable DATABASE_URL)';
-  }
 }
 
 const encode = (value: unknown): string => JSON.stringify(value);
@@ -147,52 +138,6 @@ const idOf = (item: unknown): string | null => {
 };
 
 /**
- * Cursor pagination over one owner's positioned items (a response's input items, a
- * conversation's items): after/before are item ids, order 'desc' by default, limit 1..100.
- * The same algorithm as the SQLite store's.
- */
-function paginator(
-  positionOf: (ownerId: string, itemId: string) => Promise<number | undefined>,
-  range: (direction: 'asc' | 'desc', ownerId: string, lo: number, hi: number, limit: number) => Promise<unknown[]>,
-) {
-  return async (ownerId: string, query: ListQuery): Promise<ListPage<StoredItem>> => {
-    const order = query.order ?? 'desc';
-    const requested = Number.isFinite(query.limit) ? Math.trunc(query.limit!) : 20;
-    const limit = Math.min(Math.max(requested, 1), 100);
-    const empty: ListPage<StoredItem> = { data: [], first_id: null, last_id: null, has_more: false };
-
-    const afterPos = query.after === undefined ? undefined : await positionOf(ownerId, query.after);
-    const beforePos = query.before === undefined ? undefined : await positionOf(ownerId, query.before);
-    if ((query.after !== undefined && afterPos === undefined) || (query.before !== undefined && beforePos === undefined)) {
-      return empty;
-    }
-
-    // Translate "after/before in list order" into a position window (lo, hi).
-    let lo = -1;
-    let hi = Number.MAX_SAFE_INTEGER;
-    const [startPos, endPos] = order === 'asc' ? [afterPos, beforePos] : [beforePos, afterPos];
-    if (startPos !== undefined) lo = startPos;
-    if (endPos !== undefined) hi = endPos;
-
-    // With only `before`, the page is the `limit` items nearest the cursor: walk backwards, then flip.
-    const backwards = query.before !== undefined && query.after === undefined;
-    const direction = backwards === (order === 'asc') ? 'desc' : 'asc';
-    const rows = await range(direction, ownerId, lo, hi, limit + 1);
-    const has_more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    if (backwards) page.reverse();
-
-    const data = page.map((body) => decode<StoredItem>(body));
-    return {
-      data,
-      first_id: data.length ? data[0].id : null,
-      last_id: data.length ? data[data.length - 1].id : null,
-      has_more,
-    };
-  };
-}
-
-/**
  * Connects, brings the schema up to date and returns the store. Throws (and leaves nothing
  * open) when PostgreSQL is unreachable or the schema is newer than this code.
  */
@@ -209,7 +154,7 @@ export async function openPostgresStore(connectionString: string, options: Postg
 
   try {
     const client = await pool.connect().catch((error: Error) => {
-      throw new Error(`cannot connect to PostgreSQL at ${redactDatabaseUrl(connectionString)}: ${error.message}`, { cause: error });
+      throw new Error(`cannot connect to PostgreSQL at ${redactUrl(connectionString)}: ${error.message}`, { cause: error });
     });
     try {
       await migratePostgres(client);
@@ -225,6 +170,7 @@ export async function openPostgresStore(connectionString: string, options: Postg
     db.query<R>({ ...statement, values });
   const bodies = async (db: Queryable, statement: Statement, values: unknown[]) =>
     (await run<BodyRow>(db, statement, values)).rows.map((row) => row.body);
+  const items = async (statement: Statement, values: unknown[]) => (await bodies(pool, statement, values)).map((body) => decode<StoredItem>(body));
   const one = async <T>(statement: Statement, values: unknown[]): Promise<T | null> => {
     const { rows } = await run<BodyRow>(pool, statement, values);
     return rows.length ? decode<T>(rows[0].body) : null;
@@ -266,13 +212,13 @@ export async function openPostgresStore(connectionString: string, options: Postg
     async (responseId, itemId) =>
       (await run<{ position: number }>(pool, S.selectInputPosition, [responseId, itemId])).rows[0]?.position,
     (direction, responseId, lo, hi, limit) =>
-      bodies(pool, direction === 'asc' ? S.selectInputRangeAsc : S.selectInputRangeDesc, [responseId, lo, hi, limit]),
+      items(direction === 'asc' ? S.selectInputRangeAsc : S.selectInputRangeDesc, [responseId, lo, hi, limit]),
   );
   const listConversation = paginator(
     async (conversationId, itemId) =>
       (await run<{ position: number }>(pool, S.selectConversationPosition, [conversationId, itemId])).rows[0]?.position,
     (direction, conversationId, lo, hi, limit) =>
-      bodies(pool, direction === 'asc' ? S.selectConversationRangeAsc : S.selectConversationRangeDesc, [conversationId, lo, hi, limit]),
+      items(direction === 'asc' ? S.selectConversationRangeAsc : S.selectConversationRangeDesc, [conversationId, lo, hi, limit]),
   );
 
   const store: Store = {

@@ -5,6 +5,7 @@ import type { ResponseObject, StoredItem } from '../protocol/types.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { groupCommit } from './sqlite-group-commit.js';
 import { migrate } from './migrations.js';
+import { paginator } from './pagination.js';
 import type { Conversation, ListPage, ListQuery, Store } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -19,50 +20,28 @@ type RangeStatement = Database.Statement<[string, number, number, number], ItemR
 
 const parseItem = (row: { json: string }): StoredItem => JSON.parse(row.json) as StoredItem;
 
-/**
- * Cursor pagination over one owner's positioned items (a response's input items, a
- * conversation's items): after/before are item ids, order 'desc' by default, limit 1..100.
- */
-function paginator(positionOf: PositionStatement, range: Record<'asc' | 'desc', RangeStatement>) {
-  return (ownerId: string, query: ListQuery): ListPage<StoredItem> => {
-    const order = query.order ?? 'desc';
-    const requested = Number.isFinite(query.limit) ? Math.trunc(query.limit!) : 20;
-    const limit = Math.min(Math.max(requested, 1), 100);
-    const empty: ListPage<StoredItem> = { data: [], first_id: null, last_id: null, has_more: false };
-
-    const position = (itemId: string) => positionOf.get(ownerId, itemId)?.position;
-    const afterPos = query.after === undefined ? undefined : position(query.after);
-    const beforePos = query.before === undefined ? undefined : position(query.before);
-    if ((query.after !== undefined && afterPos === undefined) || (query.before !== undefined && beforePos === undefined)) {
-      return empty;
-    }
-
-    // Translate "after/before in list order" into a position window (lo, hi).
-    let lo = -1;
-    let hi = Number.MAX_SAFE_INTEGER;
-    const [startPos, endPos] = order === 'asc' ? [afterPos, beforePos] : [beforePos, afterPos];
-    if (startPos !== undefined) lo = startPos;
-    if (endPos !== undefined) hi = endPos;
-
-    // With only `before`, the page is the `limit` items nearest the cursor: walk backwards, then flip.
-    const backwards = query.before !== undefined && query.after === undefined;
-    const direction = backwards === (order === 'asc') ? 'desc' : 'asc';
-    const rows = range[direction].all(ownerId, lo, hi, limit + 1);
-    const has_more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    if (backwards) page.reverse();
-
-    const data = page.map(parseItem);
-    return {
-      data,
-      first_id: data.length ? data[0].id : null,
-      last_id: data.length ? data[data.length - 1].id : null,
-      has_more,
-    };
-  };
+/** The paginator's queries over prepared statements. */
+function sqlitePaginator(positionOf: PositionStatement, range: Record<'asc' | 'desc', RangeStatement>) {
+  return paginator(
+    (ownerId, itemId) => positionOf.get(ownerId, itemId)?.position,
+    (direction, ownerId, lo, hi, limit) => range[direction].all(ownerId, lo, hi, limit).map(parseItem),
+  );
 }
 
 const databases = new WeakMap<Store, Database.Database>();
+const transactionHooks = new WeakMap<Database.Database, Set<() => void>>();
+
+/**
+ * Runs `hook` before each outermost transaction of a connection opened by openSqliteStore takes
+ * the write lock (vector store ingestion: its worker threads' writer steps aside). Returns the
+ * function that removes it.
+ */
+export function beforeTransactions(db: Database.Database, hook: () => void): () => void {
+  let hooks = transactionHooks.get(db);
+  if (!hooks) transactionHooks.set(db, (hooks = new Set()));
+  hooks.add(hook);
+  return () => void hooks.delete(hook);
+}
 
 /**
  * The SQLite connection behind a store opened by openSqliteStore, for modules that keep their own
@@ -86,6 +65,19 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
   const checkpointer = filename === ':memory:' ? null : startCheckpointer(db);
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // Vector store ingestion writes through connections of its own (worker threads). A deferred
+  // transaction that reads before it writes fails at once with SQLITE_BUSY(_SNAPSHOT) if one of
+  // them wrote meanwhile: every transaction here takes the write lock first (BEGIN IMMEDIATE),
+  // after the hooks of beforeTransactions (ingestion's writer steps aside).
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+    const immediate = transaction(fn).immediate;
+    const run = function (this: unknown, ...args: unknown[]) {
+      if (!db.inTransaction) for (const hook of transactionHooks.get(db) ?? []) hook();
+      return immediate.apply(this, args);
+    };
+    return Object.assign(run, { default: run, deferred: run, immediate: run, exclusive: run });
+  }) as typeof db.transaction;
   migrate(db);
 
   const insertResponse = db.prepare(
@@ -178,8 +170,8 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
     return deleteResponseRow.run(id).changes > 0;
   });
 
-  const list = paginator(selectInputPosition, selectRange);
-  const listConversation = paginator(selectConversationPosition, selectConversationRange);
+  const list = sqlitePaginator(selectInputPosition, selectRange);
+  const listConversation = sqlitePaginator(selectConversationPosition, selectConversationRange);
 
   // Conversation writes run inside the group commit, each in its own savepoint: all or nothing.
   const appendItems = (conversationId: string, items: readonly StoredItem[]): boolean => {

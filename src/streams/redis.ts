@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { redactUrl } from '../net/redact-url.js';
 import { applyEvent, type AccumulatorState } from '../protocol/accumulate.js';
 import type { ResponseObject, ResponseStreamEvent } from '../protocol/types.js';
 import { MemoryEventLog } from './memory.js';
@@ -425,14 +426,4 @@ export class RedisEventLog implements EventLog {
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }

@@ -290,7 +290,7 @@ describe('EventLog', () => {
     test('a wrong REDIS_URL fails at start-up with a clear error', async () => {
       await assert.rejects(
         RedisEventLog.connect({ url: 'redis://:secret@127.0.0.1:1', prefix }, 500),
-        (error: Error) => /REDIS_URL: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/.test(error.message) && !error.message.includes('secret'),
+        (error: Error) => /REDIS_URL: cannot reach Redis at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1/.test(error.message) && !error.message.includes('secret'),
       );
     });
   });
