@@ -1,21 +1,21 @@
-// Background ingestion: a queue of vector store files, two at a time. For each: extraction and
-// chunking in the worker thread, embeddings when configured, then the chunks are written in
-// short transactions (≤ 8 ms each, yielding to the event loop between them) so that streams
-// and requests never wait on a large file. The file ends `completed` with its usage_bytes, or
+// Background ingestion: a queue of vector store files, two at a time. Each file is ingested by
+// an ingestion worker thread (ingest-workers.ts, ingest-job.ts): extraction, chunking,
+// embeddings when configured, then the chunks and their FTS5 index are written through the
+// worker's own SQLite connection, in short transactions the main thread grants one at a time.
+// The main thread only queues, hands out turns and hears the outcome, so that streams and
+// requests never wait on a large file (an in-memory database, which no worker can open, is
+// ingested on the main thread in the same short transactions). The file ends `completed` with its usage_bytes, or
 // `failed` with last_error.
 //
 // Cancelling (the file detached or deleted, its store deleted, its batch cancelled) aborts the
 // job; whoever cancels removes the rows and chunks at once, in the same tick, and an aborted job
-// never writes again: it checks its signal right before each of its transactions.
-import { setImmediate as nextTick } from 'node:timers/promises';
+// never writes again: each of its transactions first checks that its attachment is still in
+// progress.
 import type { Files } from '../files/files.js';
 import type { Logger } from '../log.js';
-import type { Embeddings } from './embeddings.js';
-import type { Extractor } from './extractor.js';
+import type { IngestHost } from './ingest-workers.js';
 import type { FileRow, VectorStoreRepo } from './repo.js';
 import type { Searcher } from './search.js';
-
-const SLICE_MS = 8;
 
 interface Job {
   storeId: string;
@@ -28,8 +28,7 @@ interface Job {
 export interface IngestionDeps {
   repo: VectorStoreRepo;
   files: Files;
-  extractor: Extractor;
-  embeddings: Embeddings | null;
+  host: IngestHost;
   searcher: Searcher;
   logger: Logger;
   concurrency?: number;
@@ -102,62 +101,27 @@ export class Ingestion {
   }
 
   private async run(job: Job): Promise<void> {
-    const { repo, files, extractor, embeddings, searcher, logger } = this.deps;
+    const { repo, files, host, searcher, logger } = this.deps;
     const { storeId, fileId, seq } = job;
     const signal = job.controller.signal;
     const row = repo.file(storeId, fileId);
     if (!row || row.seq !== seq || row.status !== 'in_progress') return;
     const file = files.get(fileId);
-    if (!file) {
-      repo.fail(storeId, fileId, seq, { code: 'invalid_file', message: `The file ${fileId} no longer exists.` });
-      return;
-    }
     const fail = (code: NonNullable<FileRow['last_error']>['code'], message: string) => {
       if (signal.aborted) return;
-      repo.transaction(() => repo.fail(storeId, fileId, seq, { code, message }));
-      logger.info({ file: fileId, vector_store: storeId, code, message }, 'file ingestion failed');
+      repo.transaction(() => {
+        if (repo.ingesting(storeId, fileId, seq)) repo.fail(storeId, fileId, seq, { code, message });
+      });
     };
+    if (!file) return fail('invalid_file', `The file ${fileId} no longer exists.`);
 
-    try {
-      const known = repo.fileText(fileId);
-      const chunking = { maxTokens: row.chunking.max_chunk_size_tokens, overlapTokens: row.chunking.chunk_overlap_tokens };
-      const result = await extractor.run(
-        known === null ? { path: files.contentPath(fileId), filename: file.filename, chunking } : { text: known, filename: file.filename, chunking },
-      );
-      if (signal.aborted) return;
-      if (!result.ok) return fail(result.code, result.message);
-      if (known === null && files.get(fileId)) repo.setFileText(fileId, result.text);
-
-      let vectors: Float32Array[] | null = null;
-      if (embeddings) {
-        try {
-          vectors = await embeddings.embed(result.chunks, signal);
-        } catch (error) {
-          return fail('server_error', (error as Error).message);
-        }
-        if (signal.aborted) return;
-      }
-
-      const chunks = result.chunks;
-      repo.deleteChunks(storeId, fileId);
-      let next = 0;
-      while (next < chunks.length) {
-        if (signal.aborted) return;
-        const started = performance.now();
-        repo.transaction(() => {
-          do {
-            repo.insertChunks(storeId, fileId, [{ position: next, text: chunks[next], embedding: vectors?.[next] ?? null }]);
-            next++;
-          } while (next < chunks.length && performance.now() - started < SLICE_MS);
-        });
-        if (next < chunks.length) await nextTick();
-      }
-      if (signal.aborted) return;
-      repo.transaction(() => repo.complete(storeId, fileId, seq));
+    const chunking = { maxTokens: row.chunking.max_chunk_size_tokens, overlapTokens: row.chunking.chunk_overlap_tokens };
+    const outcome = await host.run({ storeId, fileId, seq, path: files.contentPath(fileId), filename: file.filename, chunking }, signal);
+    if (outcome.status === 'completed') {
       searcher.invalidate(storeId);
-    } catch (error) {
-      fail('server_error', `Ingesting ${file.filename} failed: ${(error as Error).message}`);
-      throw error;
+    } else if (outcome.status === 'failed' && !signal.aborted) {
+      if (!outcome.recorded) fail(outcome.code, outcome.message);
+      logger.info({ file: fileId, vector_store: storeId, code: outcome.code, message: outcome.message }, 'file ingestion failed');
     }
   }
 }

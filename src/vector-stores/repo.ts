@@ -118,8 +118,11 @@ export class VectorStoreRepo {
       selectFile: db.prepare<[string, string], RawFileRow>(`SELECT * FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?`),
       filesOf: db.prepare<[string], RawFileRow>(`SELECT * FROM vector_store_files WHERE file_id = ?`),
       filesIn: db.prepare<[string], RawFileRow>(`SELECT * FROM vector_store_files WHERE vector_store_id = ?`),
-      completedIn: db.prepare<[string], { file_id: string; attributes: string | null }>(
-        `SELECT file_id, attributes FROM vector_store_files WHERE vector_store_id = ? AND status = 'completed'`,
+      completedIn: db.prepare<[string], { file_id: string; attributes: string | null; seq: number }>(
+        `SELECT file_id, attributes, seq FROM vector_store_files WHERE vector_store_id = ? AND status = 'completed'`,
+      ),
+      ingesting: db.prepare<[string, string, number], { seq: number }>(
+        `SELECT seq FROM vector_store_files WHERE vector_store_id = ? AND file_id = ? AND seq = ? AND status = 'in_progress'`,
       ),
       inProgress: db.prepare<[], RawFileRow>(`SELECT * FROM vector_store_files WHERE status = 'in_progress' ORDER BY seq`),
       deleteFile: db.prepare(`DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?`),
@@ -156,9 +159,20 @@ export class VectorStoreRepo {
     };
   }
 
+  /**
+   * Runs `fn` in a transaction that takes the write lock first (BEGIN IMMEDIATE): the ingestion
+   * workers write to the same database through their own connections, and a transaction that
+   * read before it wrote would fail with SQLITE_BUSY rather than wait for them.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
+
+  /**
+   * Counts this connection's changes to vector store files and chunks: search caches what they
+   * say (with SQLite's data_version, which counts the other connections' commits).
+   */
+  version = 0;
 
   // Vector stores ------------------------------------------------------------------------------
 
@@ -177,6 +191,7 @@ export class VectorStoreRepo {
 
   /** Deletes the store, its files, batches and chunks. */
   deleteStore(id: string): boolean {
+    this.version++;
     return this.transaction(() => {
       this.s.deleteChunksIn.run(id);
       this.s.deleteFilesIn.run(id);
@@ -209,6 +224,7 @@ export class VectorStoreRepo {
 
   /** Attaches a file (replacing an earlier attachment): in_progress, no chunks yet. */
   insertFile(storeId: string, fileId: string, batchId: string | null, createdAt: number, attributes: Attributes | null, chunking: FileRow['chunking']): FileRow {
+    this.version++;
     this.s.deleteChunks.run(storeId, fileId);
     this.s.deleteFile.run(storeId, fileId);
     this.s.insertFile.run(storeId, fileId, batchId, createdAt, attributes ? JSON.stringify(attributes) : null, JSON.stringify(chunking));
@@ -229,8 +245,13 @@ export class VectorStoreRepo {
     return this.s.filesIn.all(storeId).map(parseFileRow);
   }
 
-  completedFiles(storeId: string): Array<{ fileId: string; attributes: Attributes | null }> {
-    return this.s.completedIn.all(storeId).map((r) => ({ fileId: r.file_id, attributes: r.attributes ? JSON.parse(r.attributes) : null }));
+  completedFiles(storeId: string): Array<{ fileId: string; attributes: Attributes | null; seq: number }> {
+    return this.s.completedIn.all(storeId).map((r) => ({ fileId: r.file_id, attributes: r.attributes ? JSON.parse(r.attributes) : null, seq: r.seq }));
+  }
+
+  /** Whether attachment `seq` is still there and still being ingested. */
+  ingesting(storeId: string, fileId: string, seq: number): boolean {
+    return this.s.ingesting.get(storeId, fileId, seq) !== undefined;
   }
 
   inProgressFiles(): FileRow[] {
@@ -239,21 +260,25 @@ export class VectorStoreRepo {
 
   /** Detaches a file and drops its chunks. */
   deleteFile(storeId: string, fileId: string): boolean {
+    this.version++;
     this.s.deleteChunks.run(storeId, fileId);
     return this.s.deleteFile.run(storeId, fileId).changes > 0;
   }
 
   setAttributes(storeId: string, fileId: string, attributes: Attributes | null): void {
+    this.version++;
     this.s.setAttributes.run(attributes ? JSON.stringify(attributes) : null, storeId, fileId);
   }
 
   /** in_progress → completed for attachment `seq` only (not one that replaced it); false if it is gone. */
   complete(storeId: string, fileId: string, seq: number): boolean {
+    this.version++;
     const usage = this.s.chunkUsage.get(storeId, fileId)?.bytes ?? 0;
     return this.s.complete.run(usage, storeId, fileId, seq).changes > 0;
   }
 
   fail(storeId: string, fileId: string, seq: number, error: NonNullable<FileRow['last_error']>): boolean {
+    this.version++;
     this.s.deleteChunks.run(storeId, fileId);
     return this.s.fail.run(JSON.stringify(error), storeId, fileId, seq).changes > 0;
   }
@@ -301,6 +326,7 @@ export class VectorStoreRepo {
 
   /** Marks the batch cancelled and its unfinished files `cancelled` (their chunks go); returns those files. */
   cancelBatch(id: string): Array<{ vector_store_id: string; file_id: string }> {
+    this.version++;
     this.s.markBatchCancelled.run(id);
     const cancelled = this.s.cancelBatchFiles.all(id);
     for (const f of cancelled) this.s.deleteChunks.run(f.vector_store_id, f.file_id);
@@ -310,6 +336,7 @@ export class VectorStoreRepo {
   // Chunks, texts, call outputs ----------------------------------------------------------------
 
   insertChunks(storeId: string, fileId: string, chunks: readonly ChunkInsert[]): void {
+    this.version++;
     for (const c of chunks) {
       const embedding = c.embedding ? Buffer.from(c.embedding.buffer, c.embedding.byteOffset, c.embedding.byteLength) : null;
       this.s.insertChunk.run(storeId, fileId, c.position, c.text, embedding);
@@ -317,6 +344,7 @@ export class VectorStoreRepo {
   }
 
   deleteChunks(storeId: string, fileId: string): void {
+    this.version++;
     this.s.deleteChunks.run(storeId, fileId);
   }
 

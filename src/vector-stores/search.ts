@@ -8,6 +8,13 @@
 // the lexical ranking is in that order. Hybrid: the weighted RRF sum divided by its largest
 // possible value (first in both rankings = 1). With several queries, a chunk keeps its best score.
 //
+// Lexical search in a large index: a chunk's BM25 is computed for every chunk a MATCH finds, so
+// common keywords are left out of the match (matchPlan) and chunks that only have common ones
+// are not scored when they cannot make the candidates (prunedCandidates: MaxScore, exact).
+// What only changes when the index does is cached until it does (SQLite's data_version and the
+// repository's own count of its changes say when): each store's completed files, and each
+// keyword's document frequency. The index's row count is FTS5's own, read in O(1).
+//
 // Dense search is exact (brute force) over an in-memory Float32 matrix per vector store, loaded
 // from the chunks' BLOBs on first use and dropped when the store changes: no extension to load,
 // the same on any store back-end, and a dot product per chunk is a few ms per 10k chunks.
@@ -18,8 +25,10 @@ import { matches, type Attributes, type Filter } from './filters.js';
 import type { VectorStoreRepo } from './repo.js';
 
 export const RRF_K = 60;
-/** A keyword in fewer chunks than this is always searched (see selectiveMatch). */
+/** A keyword in fewer chunks than this is always searched (see matchPlan). */
 const COMMON_FLOOR = 2000;
+/** FTS5's bm25() k1: one term adds less than idf × (k1 + 1) to a chunk's score, however often it occurs. */
+const BM25_K1 = 1.2;
 
 export interface SearchOptions {
   maxResults: number;
@@ -29,6 +38,11 @@ export interface SearchOptions {
   weights?: { text: number; embedding: number };
   /** Search for the keywords of each query (stop words dropped) rather than the query as written. */
   rewriteQuery?: boolean;
+}
+
+export interface SearcherOptions {
+  /** MaxScore pruning of OR queries (see prunedCandidates); off only to compare against. */
+  pruning?: boolean;
 }
 
 export interface SearchHit {
@@ -56,10 +70,38 @@ interface Ranked {
 
 interface DenseIndex {
   version: number;
+  /** The completed files (and attachments) its vectors were read for. */
+  signature: string;
   dims: number;
   ids: Int32Array;
   keys: string[];
   matrix: Float32Array;
+}
+
+/** A query keyword as FTS5 searches it, and how many chunks contain it. */
+interface Term {
+  phrase: string;
+  docs: number;
+}
+
+/** One MATCH expression of a query's plan; `any` when it is the OR of all its terms (rarest first). */
+interface PlanStep {
+  match: string;
+  terms: Term[];
+  any: boolean;
+}
+
+interface Candidate {
+  id: number;
+  key: string;
+  bm25: number;
+}
+
+interface CompletedFiles {
+  version: string;
+  files: Array<{ key: string; attributes: Attributes | null; seq: number }>;
+  /** Which attachments these are, for telling whether a dense index is stale. */
+  signature: string;
 }
 
 const SEP = '\u001f';
@@ -84,27 +126,35 @@ export function keywords(query: string): string[] {
 
 export class Searcher {
   private readonly lexical: Database.Statement<[string, number], { id: number; rank: number }>;
-  private readonly chunkOwner: Database.Statement<[number], { vs: string; file: string }>;
+  private readonly chunkRow: Database.Statement<[number], { vs: string; file: string; text: string }>;
   private readonly chunkText: Database.Statement<[number], { text: string }>;
   private readonly matchCount: Database.Statement<[string], { n: number }>;
-  private readonly chunkCount: Database.Statement<[], { n: number }>;
-  private chunkTotal = { n: 0, at: 0 };
+  private readonly averages: Database.Statement<[], { block: Buffer | null }>;
+  private readonly dataVersion: Database.Statement<[], number>;
   private readonly vectors: Database.Statement<[string], { id: number; file_id: string; embedding: Buffer }>;
+  private readonly completed = new Map<string, CompletedFiles>();
+  private counts = { version: '', docs: new Map<string, number>() };
+  private readonly patterns = new Map<string, RegExp>();
   private readonly dense = new Map<string, DenseIndex>();
   private readonly versions = new Map<string, number>();
+  /** How candidate lists were found: by pruned queries, or by the full one (tests read it). */
+  readonly stats = { pruned: 0, full: 0 };
 
   constructor(
     private readonly repo: VectorStoreRepo,
     private readonly embeddings: Embeddings | null,
     private readonly logger: Logger,
+    private readonly options: SearcherOptions = {},
   ) {
     const db = repo.db;
     // The FTS5 table alone, best first: joining the chunks table here costs more than the search.
     this.lexical = db.prepare(`SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?`);
-    this.chunkOwner = db.prepare(`SELECT vector_store_id AS vs, file_id AS file FROM chunks WHERE id = ?`);
+    this.chunkRow = db.prepare(`SELECT vector_store_id AS vs, file_id AS file, text FROM chunks WHERE id = ?`);
     this.chunkText = db.prepare(`SELECT text FROM chunks WHERE id = ?`);
     this.matchCount = db.prepare(`SELECT count(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?`);
-    this.chunkCount = db.prepare(`SELECT count(*) AS n FROM chunks`);
+    // FTS5's "averages" record (rowid 1 of its data table): the row count bm25() itself uses.
+    this.averages = db.prepare(`SELECT block FROM chunks_fts_data WHERE id = 1`);
+    this.dataVersion = db.prepare<[], number>(`PRAGMA data_version`).pluck();
     this.vectors = db.prepare(`SELECT id, file_id, embedding FROM chunks WHERE vector_store_id = ? AND embedding IS NOT NULL ORDER BY id`);
   }
 
@@ -112,6 +162,7 @@ export class Searcher {
   invalidate(storeId: string): void {
     this.versions.set(storeId, (this.versions.get(storeId) ?? 0) + 1);
     this.dense.delete(storeId);
+    this.completed.delete(storeId);
   }
 
   async search(storeIds: readonly string[], queries: readonly string[], options: SearchOptions, signal?: AbortSignal): Promise<SearchOutcome> {
@@ -124,9 +175,10 @@ export class Searcher {
     const hybrid = queryVectors !== null;
     const weights = options.weights ?? { text: 1, embedding: 1 };
     const best = new Map<number, Ranked>();
+    const texts = new Map<number, string>();
 
     searched.forEach((query, q) => {
-      const lexical = this.lexicalRanking(query, allowed, candidates);
+      const lexical = this.lexicalRanking(query, allowed, candidates, texts);
       const dense = queryVectors ? this.denseRanking(storeIds, queryVectors[q], allowed, candidates) : [];
       const fused = hybrid ? fuse(lexical, dense, weights) : lexical;
       for (const r of fused) {
@@ -147,7 +199,7 @@ export class Searcher {
         vectorStoreId,
         fileId,
         attributes: allowed.get(r.key) ?? null,
-        text: this.chunkText.get(r.id)?.text ?? '',
+        text: texts.get(r.id) ?? this.chunkText.get(r.id)?.text ?? '',
         score: round(r.score),
       };
     });
@@ -158,11 +210,26 @@ export class Searcher {
   private allowedFiles(storeIds: readonly string[], filter: Filter | null): Map<string, Attributes | null> {
     const allowed = new Map<string, Attributes | null>();
     for (const storeId of storeIds) {
-      for (const { fileId, attributes } of this.repo.completedFiles(storeId)) {
-        if (!filter || matches(filter, attributes)) allowed.set(fileKey(storeId, fileId), attributes);
+      for (const file of this.completedFiles(storeId).files) {
+        if (!filter || matches(filter, file.attributes)) allowed.set(file.key, file.attributes);
       }
     }
     return allowed;
+  }
+
+  /**
+   * A store's completed files, read again only when they may have changed (see indexVersion).
+   */
+  private completedFiles(storeId: string): CompletedFiles {
+    const version = this.indexVersion();
+    const cached = this.completed.get(storeId);
+    if (cached?.version === version) return cached;
+    const files = this.repo.completedFiles(storeId).map((f) => ({ key: fileKey(storeId, f.fileId), attributes: f.attributes, seq: f.seq }));
+    const entry = { version, files, signature: files.map((f) => `${f.key}${SEP}${f.seq}`).join('\n') };
+    this.completed.delete(storeId);
+    this.completed.set(storeId, entry);
+    if (this.completed.size > 256) this.completed.delete(this.completed.keys().next().value!);
+    return entry;
   }
 
   /**
@@ -170,39 +237,141 @@ export class Searcher {
    * coverage and relative BM25 (see the top). The index is shared by every store: candidates are
    * read best first and filtered here, reading further (×4 each time) only while too few pass.
    */
-  private lexicalRanking(query: string, allowed: Map<string, unknown>, limit: number): Ranked[] {
-    const plan = this.matchPlan(keywords(query));
-    let found: Array<{ id: number; key: string; bm25: number }> = [];
-    for (const match of plan) {
-      found = this.candidates(match, allowed, limit);
+  private lexicalRanking(query: string, allowed: Map<string, unknown>, limit: number, texts: Map<number, string>): Ranked[] {
+    const words = keywords(query);
+    let found: Candidate[] = [];
+    for (const step of this.matchPlan(words)) {
+      found = this.candidates(step, allowed, limit, texts);
       if (found.length === limit) break;
     }
     if (found.length === 0) return [];
-    const patterns = keywords(query).map((w) => new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(stem(w))}`, 'iu'));
+    const patterns = words.map((w) => this.pattern(w));
     const best = Math.max(found[0].bm25, Number.MIN_VALUE);
     return found
       .map((r) => {
-        const text = this.chunkText.get(r.id)?.text ?? '';
-        const covered = patterns.filter((p) => p.test(text)).length / patterns.length;
-        return { id: r.id, key: r.key, score: 0.7 * covered + 0.3 * Math.min(1, r.bm25 / best) };
+        const text = this.text(r.id, texts);
+        let covered = 0;
+        for (const p of patterns) if (p.test(text)) covered++;
+        return { id: r.id, key: r.key, score: 0.7 * (covered / patterns.length) + 0.3 * Math.min(1, r.bm25 / best) };
       })
       .sort((a, b) => b.score - a.score || a.id - b.id);
   }
 
-  /** The best `limit` BM25 matches in the allowed files, read best first (×4 more while too few pass). */
-  private candidates(match: string, allowed: Map<string, unknown>, limit: number): Array<{ id: number; key: string; bm25: number }> {
-    const found: Array<{ id: number; key: string; bm25: number }> = [];
+  /**
+   * The first `limit` matches in the allowed files in BM25 order (ties: the older chunk first),
+   * read best first (×4 more while too few pass), or found by MaxScore pruning (below).
+   */
+  private candidates(step: PlanStep, allowed: Map<string, unknown>, limit: number, texts: Map<number, string>): Candidate[] {
+    if (step.any && step.terms.length > 1 && this.options.pruning !== false) {
+      const pruned = this.prunedCandidates(step.terms, allowed, limit, texts);
+      if (pruned) {
+        this.stats.pruned++;
+        return pruned;
+      }
+    }
+    this.stats.full++;
+    const found: Candidate[] = [];
     for (let read = limit * 2, seen = 0; ; read *= 4) {
-      const rows = this.lexical.all(match, read);
-      for (const row of rows.slice(seen)) {
-        const owner = this.chunkOwner.get(row.id);
-        const key = owner ? fileKey(owner.vs, owner.file) : '';
-        if (allowed.has(key)) found.push({ id: row.id, key, bm25: -row.rank });
+      const rows = this.lexical.all(step.match, read);
+      for (let i = seen; i < rows.length; i++) {
+        const candidate = this.allowedCandidate(rows[i].id, rows[i].rank, allowed, texts);
+        if (candidate) found.push(candidate);
         if (found.length === limit) return found;
       }
       seen = rows.length;
       if (rows.length < read) return found;
     }
+  }
+
+  /**
+   * The same candidates as the full `t1 OR t2 OR …` query (terms rarest first), without scoring
+   * every chunk that has only its common terms (MaxScore). A term adds less than idf × (k1 + 1)
+   * to a chunk's BM25, so a chunk without any of the rare terms t1…tj scores below `ceiling`, the
+   * sum of that bound over the others. Two small queries replace the full one: the best chunks of
+   * `t1 OR … OR tj`, and the best of `(t1 OR … OR tj) AND (tj+1 OR …)`, which scores a chunk
+   * exactly as the full query does (bm25() sums over the query's phrases in order, each phrase's
+   * IDF counted over the whole index; a phrase the chunk lacks adds 0), as does the first for a
+   * chunk without common terms. Merged, they are the full query's ranking down to the highest of
+   * the ceiling and the last score each returned: if the `limit`-th allowed candidate scores
+   * above that, nothing left out could have displaced it, and the result is the full query's.
+   * Otherwise each reads 4× further, and after that null: the full query runs.
+   */
+  private prunedCandidates(terms: Term[], allowed: Map<string, unknown>, limit: number, texts: Map<number, string>): Candidate[] | null {
+    const rows = this.totalChunks();
+    if (rows <= 0) return null;
+    const idf = terms.map((t) => Math.max(Math.log((rows - t.docs + 0.5) / (t.docs + 0.5)), 1e-6));
+    const ceiling = new Array<number>(terms.length + 1).fill(0);
+    for (let i = terms.length - 1; i >= 0; i--) ceiling[i] = ceiling[i + 1] + idf[i] * (BM25_K1 + 1);
+    const total = terms.reduce((n, t) => n + t.docs, 0);
+    // The fewest rare terms that can make it: a chunk with every term once, at the average
+    // length, scores the sum of their IDFs, and with the rare ones that must beat the ceiling;
+    // and their chunks must be a small part of the work.
+    let split = 0;
+    let rareDocs = 0;
+    for (let j = 1, rareIdf = 0; j < terms.length; j++) {
+      rareDocs += terms[j - 1].docs;
+      rareIdf += idf[j - 1];
+      if (rareDocs * 4 > total) break;
+      if (rareDocs >= limit && rareIdf + ceiling[j] / (BM25_K1 + 1) > ceiling[j]) {
+        split = j;
+        break;
+      }
+    }
+    if (split === 0) return null;
+    const rare = terms.slice(0, split).map((t) => t.phrase).join(' OR ');
+    const both = `(${rare}) AND (${terms.slice(split).map((t) => t.phrase).join(' OR ')})`;
+    const ceilingScore = ceiling[split] * (1 + 1e-9);
+    for (let read = limit * 2, round = 0; round < 3; read *= 4, round++) {
+      const rareRows = this.lexical.all(rare, read);
+      const bothRows = this.lexical.all(both, read);
+      const ranks = new Map<number, number>();
+      for (const r of rareRows) ranks.set(r.id, r.rank);
+      for (const r of bothRows) ranks.set(r.id, r.rank); // the full query's score
+      const found: Candidate[] = [];
+      for (const [id, rank] of [...ranks].sort((x, y) => x[1] - y[1] || x[0] - y[0])) {
+        const candidate = this.allowedCandidate(id, rank, allowed, texts);
+        if (candidate) found.push(candidate);
+        if (found.length === limit) break;
+      }
+      if (found.length < limit) return null; // chunks with only common terms may be needed
+      const last = found[limit - 1].bm25;
+      if (!(last > ceilingScore)) return null;
+      const rareFloor = rareRows.length < read ? -Infinity : -rareRows[read - 1].rank;
+      const bothFloor = bothRows.length < read ? -Infinity : -bothRows[read - 1].rank;
+      if (last > rareFloor && last > bothFloor) return found;
+      if (read >= rareDocs) return null;
+    }
+    return null;
+  }
+
+  /** The chunk as a candidate if its file is allowed (its text kept for scoring). */
+  private allowedCandidate(id: number, rank: number, allowed: Map<string, unknown>, texts: Map<number, string>): Candidate | null {
+    const row = this.chunkRow.get(id);
+    if (!row) return null;
+    const key = fileKey(row.vs, row.file);
+    if (!allowed.has(key)) return null;
+    texts.set(id, row.text);
+    return { id, key, bm25: -rank };
+  }
+
+  private text(id: number, texts: Map<number, string>): string {
+    let text = texts.get(id);
+    if (text === undefined) {
+      text = this.chunkText.get(id)?.text ?? '';
+      texts.set(id, text);
+    }
+    return text;
+  }
+
+  /** Whether a chunk contains a keyword (at a word start, roughly stemmed); compiled once per word. */
+  private pattern(word: string): RegExp {
+    let pattern = this.patterns.get(word);
+    if (!pattern) {
+      if (this.patterns.size >= 10_000) this.patterns.clear();
+      pattern = new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(stem(word))}`, 'iu');
+      this.patterns.set(word, pattern);
+    }
+    return pattern;
   }
 
   /**
@@ -214,24 +383,43 @@ export class Searcher {
    * are tried first, then either. Counting a keyword's chunks is far cheaper than scoring them.
    * Left-out keywords still count in the score (coverage).
    */
-  private matchPlan(words: string[]): string[] {
-    const quoted = (w: string) => `"${w}"`;
+  private matchPlan(words: string[]): PlanStep[] {
     if (words.length === 0) return [];
     const common = Math.max(this.totalChunks() * 0.05, COMMON_FLOOR);
-    const counted = words.map((w) => ({ w, n: this.matchCount.get(quoted(w))!.n })).filter((t) => t.n > 0);
+    const counted = words.map((w): Term => ({ phrase: `"${w}"`, docs: this.documents(`"${w}"`) })).filter((t) => t.docs > 0);
     if (counted.length === 0) return [];
-    counted.sort((a, b) => a.n - b.n);
-    const kept = counted.filter((t, i) => i < 2 || t.n <= common);
-    const any = kept.map((t) => quoted(t.w)).join(' OR ');
-    if (kept.length >= 2 && kept[0].n > common) return [`${quoted(kept[0].w)} AND ${quoted(kept[1].w)}`, any];
+    counted.sort((a, b) => a.docs - b.docs);
+    const kept = counted.filter((t, i) => i < 2 || t.docs <= common);
+    const any = { match: kept.map((t) => t.phrase).join(' OR '), terms: kept, any: true };
+    if (kept.length >= 2 && kept[0].docs > common) return [{ match: `${kept[0].phrase} AND ${kept[1].phrase}`, terms: kept.slice(0, 2), any: false }, any];
     return [any];
   }
 
-  /** How many chunks the index holds (for document frequencies), re-counted every 10 s at most. */
+  /** How many chunks match a keyword, counted once for as long as the index does not change. */
+  private documents(phrase: string): number {
+    const version = this.indexVersion();
+    if (this.counts.version !== version || this.counts.docs.size >= 100_000) this.counts = { version, docs: new Map() };
+    let n = this.counts.docs.get(phrase);
+    if (n === undefined) {
+      n = this.matchCount.get(phrase)!.n;
+      this.counts.docs.set(phrase, n);
+    }
+    return n;
+  }
+
+  /**
+   * Changes whenever the files or chunks may have: when this connection changed them (the
+   * repository counts that) or another one (an ingestion worker) committed anything (SQLite's
+   * data_version).
+   */
+  private indexVersion(): string {
+    return `${this.dataVersion.get()}/${this.repo.version}`;
+  }
+
+  /** How many chunks the index holds (for document frequencies): FTS5's own count, read in O(1). */
   private totalChunks(): number {
-    const now = Date.now();
-    if (now - this.chunkTotal.at > 10_000) this.chunkTotal = { n: this.chunkCount.get()!.n, at: now };
-    return this.chunkTotal.n;
+    const block = this.averages.get()?.block;
+    return block && block.length ? readVarint(block) : 0;
   }
 
   private async embedQueries(queries: string[], signal?: AbortSignal): Promise<Float32Array[] | null> {
@@ -263,10 +451,15 @@ export class Searcher {
     return top.map((r) => ({ ...r, score: Math.max(0, r.score) }));
   }
 
+  /**
+   * The store's vectors, reloaded when a file of it was completed, replaced or removed since they
+   * were read (ingestion completes files in a worker: its message may come after a search).
+   */
   private denseIndex(storeId: string): DenseIndex {
     const version = this.versions.get(storeId) ?? 0;
+    const { signature } = this.completedFiles(storeId);
     const cached = this.dense.get(storeId);
-    if (cached && cached.version === version) return cached;
+    if (cached && cached.version === version && cached.signature === signature) return cached;
     const rows = this.vectors.all(storeId);
     const dims = rows.length ? rows[0].embedding.byteLength / 4 : 0;
     const usable = rows.filter((r) => r.embedding.byteLength === dims * 4);
@@ -278,10 +471,22 @@ export class Searcher {
       ids[i] = r.id;
       keys[i] = fileKey(storeId, r.file_id);
     });
-    const index = { version, dims, ids, keys, matrix };
+    const index = { version, signature, dims, ids, keys, matrix };
     this.dense.set(storeId, index);
     return index;
   }
+}
+
+/** A SQLite varint (as FTS5 writes them): big-endian groups of 7 bits, the 9th byte whole. */
+export function readVarint(bytes: Uint8Array, at = 0): number {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const byte = bytes[at + i];
+    if (byte === undefined) return value;
+    value = value * 128 + (byte & 0x7f);
+    if (byte < 0x80) return value;
+  }
+  return value * 256 + (bytes[at + 8] ?? 0);
 }
 
 /** Weighted reciprocal rank fusion, normalised so that first in both rankings scores 1. */

@@ -12,12 +12,13 @@ import { fileNotFound, type Files, type ListPage } from '../files/files.js';
 import { newFileBatchId, newVectorStoreId } from '../files/ids.js';
 import type { Logger } from '../log.js';
 import { badRequest, notFound } from '../protocol/errors.js';
+import { beforeTransactions } from '../store/sqlite.js';
 import { DEFAULT_CHUNKING } from './chunk.js';
 import { Embeddings } from './embeddings.js';
 import { isSupported, unsupported } from './extract.js';
-import { Extractor } from './extractor.js';
 import type { Attributes, Filter } from './filters.js';
 import { Ingestion } from './ingest.js';
+import { ingestHost, type IngestHost } from './ingest-workers.js';
 import { VectorStoreRepo, type BatchRow, type FileRow, type ListQuery, type StoreRecord, type StoreRow } from './repo.js';
 import { Searcher, type SearchHit, type SearchOptions } from './search.js';
 
@@ -74,8 +75,8 @@ export interface VectorStoresDeps {
   files: Files;
   config: Config;
   logger: Logger;
-  /** Extract and chunk on the main thread instead of a worker (benchmarks). */
-  inlineExtraction?: boolean;
+  /** Ingest on the main thread instead of worker threads (always so for an in-memory database). */
+  inlineIngestion?: boolean;
 }
 
 const DAY = 86_400;
@@ -89,17 +90,21 @@ export class VectorStores {
   readonly repo: VectorStoreRepo;
   readonly searcher: Searcher;
   readonly ingestion: Ingestion;
-  private readonly extractor: Extractor;
+  /** Where files are ingested: worker threads with their own connections, or this thread. */
+  readonly ingestHost: IngestHost;
   private readonly files: Files;
   private sweeper: NodeJS.Timeout | null = null;
+  private readonly unhook: () => void;
 
   constructor(deps: VectorStoresDeps) {
     this.files = deps.files;
     this.repo = new VectorStoreRepo(deps.db);
     const embeddings = deps.config.embeddings ? new Embeddings(deps.config.embeddings) : null;
     this.searcher = new Searcher(this.repo, embeddings, deps.logger);
-    this.extractor = new Extractor(deps.inlineExtraction ?? false);
-    this.ingestion = new Ingestion({ repo: this.repo, files: deps.files, extractor: this.extractor, embeddings, searcher: this.searcher, logger: deps.logger });
+    this.ingestHost = ingestHost(deps.db, this.repo, deps.config.embeddings ?? null, deps.inlineIngestion ?? false);
+    this.ingestion = new Ingestion({ repo: this.repo, files: deps.files, host: this.ingestHost, searcher: this.searcher, logger: deps.logger });
+    // Every transaction on the shared connection first has the ingestion workers step aside.
+    this.unhook = beforeTransactions(deps.db, () => this.ingestHost.stepAside());
     deps.files.onDelete((fileId) => this.fileDeleted(fileId));
   }
 
@@ -114,7 +119,8 @@ export class VectorStores {
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.ingestion.close();
-    await this.extractor.close();
+    await this.ingestHost.close();
+    this.unhook();
   }
 
   // Vector stores ------------------------------------------------------------------------------
@@ -329,6 +335,8 @@ export class VectorStores {
 
   private touch(ids: readonly string[]): void {
     const now = nowSeconds();
+    // A write only when a second has passed: searches do not queue behind ingestion's writes.
+    if (ids.every((id) => this.repo.store(id)?.record.last_active_at === now)) return;
     this.repo.transaction(() => {
       for (const id of ids) {
         const row = this.repo.store(id);

@@ -1,6 +1,6 @@
 // What ingestion does off the main thread: read a file, extract its text, cut it into chunks.
-// Pure functions of their input, run in a worker (extract-worker.ts) so that parsing a large PDF
-// or tokenizing megabytes of text never stalls the streams the main thread is serving.
+// Pure functions of their input, run in an ingestion worker (ingest-worker.ts) so that parsing
+// a large PDF or tokenizing megabytes of text never stalls the streams the main thread serves.
 import { readFile } from 'node:fs/promises';
 import { chunkText, type ChunkingOptions } from './chunk.js';
 import { ExtractionError, extractText } from './extract.js';
