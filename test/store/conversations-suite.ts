@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredItem } from '../../src/protocol/types.js';
 import type { Conversation, Store } from '../../src/store/types.js';
+import { paginationCases } from './pagination-suite.js';
 import type { StoreBackend, StoreLocation } from './backends.js';
 
 export const conversation = (id: string, metadata: Record<string, string> = {}): Conversation => ({
@@ -99,49 +100,12 @@ export function conversationStoreSuite(backend: StoreBackend): void {
     });
 
     describe('listConversationItems', () => {
-      const ids = ['c0', 'c1', 'c2', 'c3', 'c4'];
-
-      before(async () => {
-        await store.createConversation(conversation('conv_page'), ids.map((id) => message(id, `text ${id}`)));
-      });
-
-      it('defaults to desc order, limit 20', async () => {
-        const page = await store.listConversationItems('conv_page', {});
-        assert.deepEqual(idsOf(page.data), ['c4', 'c3', 'c2', 'c1', 'c0']);
-        assert.equal(page.first_id, 'c4');
-        assert.equal(page.last_id, 'c0');
-        assert.equal(page.has_more, false);
-        assert.deepEqual(page.data[0], message('c4', 'text c4'));
-      });
-
-      it('pages with limit and after, in both orders', async () => {
-        let page = await store.listConversationItems('conv_page', { order: 'asc', limit: 2 });
-        assert.deepEqual(idsOf(page.data), ['c0', 'c1']);
-        assert.equal(page.has_more, true);
-        page = await store.listConversationItems('conv_page', { order: 'asc', limit: 2, after: page.last_id! });
-        assert.deepEqual(idsOf(page.data), ['c2', 'c3']);
-        page = await store.listConversationItems('conv_page', { order: 'asc', limit: 2, after: page.last_id! });
-        assert.deepEqual(idsOf(page.data), ['c4']);
-        assert.equal(page.has_more, false);
-
-        page = await store.listConversationItems('conv_page', { limit: 3, after: 'c4' });
-        assert.deepEqual(idsOf(page.data), ['c3', 'c2', 'c1']);
-        assert.equal(page.has_more, true);
-      });
-
-      it('pages backward with before, and clamps limit to 1..100', async () => {
-        const page = await store.listConversationItems('conv_page', { order: 'asc', limit: 2, before: 'c4' });
-        assert.deepEqual(idsOf(page.data), ['c2', 'c3']);
-        assert.equal(page.has_more, true);
-        assert.equal((await store.listConversationItems('conv_page', { limit: 0 })).data.length, 1);
-        assert.equal((await store.listConversationItems('conv_page', { limit: 1000 })).data.length, 5);
-      });
-
-      it('returns an empty page for a cursor that is not an item of this conversation', async () => {
-        const empty = { data: [], first_id: null, last_id: null, has_more: false };
-        assert.deepEqual(await store.listConversationItems('conv_page', { after: 'nope' }), empty);
-        assert.deepEqual(await store.listConversationItems('conv_page', { after: 'm_a1' }), empty);
-      });
+      paginationCases('c', () => ({
+        seed: (items) => store.createConversation(conversation('conv_page'), items).then(() => {}),
+        list: (query) => store.listConversationItems('conv_page', query),
+        foreignId: 'm_a1',
+        listMissing: () => store.listConversationItems('conv_missing', {}),
+      }));
     });
 
     it('concurrent appends to one conversation all land, each batch whole and in order', async () => {

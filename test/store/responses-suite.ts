@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResponseObject, StoredItem } from '../../src/protocol/types.js';
 import type { Store } from '../../src/store/types.js';
+import { paginationCases } from './pagination-suite.js';
 import type { StoreBackend, StoreLocation } from './backends.js';
 
 export function makeResponse(id: string, overrides: Partial<ResponseObject> = {}): ResponseObject {
@@ -106,80 +107,12 @@ export function responseStoreSuite(backend: StoreBackend): void {
     });
 
     describe('listInputItems', () => {
-      const ids = ['i0', 'i1', 'i2', 'i3', 'i4'];
-      const idsOf = (items: StoredItem[]) => items.map((i) => i.id);
-
-      before(async () => {
-        await store.createResponse(makeResponse('resp_page'), ids.map((id) => message(id, `text ${id}`)));
-      });
-
-      it('defaults to desc order, limit 20', async () => {
-        const page = await store.listInputItems('resp_page', {});
-        assert.deepEqual(idsOf(page.data), ['i4', 'i3', 'i2', 'i1', 'i0']);
-        assert.equal(page.first_id, 'i4');
-        assert.equal(page.last_id, 'i0');
-        assert.equal(page.has_more, false);
-        assert.deepEqual(page.data[0], message('i4', 'text i4'));
-      });
-
-      it('pages forward with limit and after, in both orders', async () => {
-        let page = await store.listInputItems('resp_page', { order: 'asc', limit: 2 });
-        assert.deepEqual(idsOf(page.data), ['i0', 'i1']);
-        assert.equal(page.has_more, true);
-        page = await store.listInputItems('resp_page', { order: 'asc', limit: 2, after: page.last_id! });
-        assert.deepEqual(idsOf(page.data), ['i2', 'i3']);
-        assert.equal(page.has_more, true);
-        page = await store.listInputItems('resp_page', { order: 'asc', limit: 2, after: page.last_id! });
-        assert.deepEqual(idsOf(page.data), ['i4']);
-        assert.equal(page.first_id, 'i4');
-        assert.equal(page.last_id, 'i4');
-        assert.equal(page.has_more, false);
-
-        page = await store.listInputItems('resp_page', { limit: 2, after: 'i3' });
-        assert.deepEqual(idsOf(page.data), ['i2', 'i1']);
-        assert.equal(page.has_more, true);
-        page = await store.listInputItems('resp_page', { limit: 2, after: 'i1' });
-        assert.deepEqual(idsOf(page.data), ['i0']);
-        assert.equal(page.has_more, false);
-      });
-
-      it('pages backward with before: the items nearest the cursor, in list order', async () => {
-        let page = await store.listInputItems('resp_page', { order: 'asc', limit: 2, before: 'i4' });
-        assert.deepEqual(idsOf(page.data), ['i2', 'i3']);
-        assert.equal(page.has_more, true);
-        page = await store.listInputItems('resp_page', { order: 'asc', limit: 2, before: 'i2' });
-        assert.deepEqual(idsOf(page.data), ['i0', 'i1']);
-        assert.equal(page.has_more, false);
-
-        page = await store.listInputItems('resp_page', { order: 'desc', limit: 2, before: 'i1' });
-        assert.deepEqual(idsOf(page.data), ['i3', 'i2']);
-        assert.equal(page.has_more, true);
-        page = await store.listInputItems('resp_page', { order: 'desc', before: 'i0' });
-        assert.deepEqual(idsOf(page.data), ['i4', 'i3', 'i2', 'i1']);
-        assert.equal(page.has_more, false);
-      });
-
-      it('combines after and before into a window', async () => {
-        const page = await store.listInputItems('resp_page', { order: 'asc', after: 'i0', before: 'i4' });
-        assert.deepEqual(idsOf(page.data), ['i1', 'i2', 'i3']);
-        const desc = await store.listInputItems('resp_page', { after: 'i4', before: 'i0', limit: 2 });
-        assert.deepEqual(idsOf(desc.data), ['i3', 'i2']);
-        assert.equal(desc.has_more, true);
-      });
-
-      it('clamps limit to 1..100', async () => {
-        assert.equal((await store.listInputItems('resp_page', { limit: 0 })).data.length, 1);
-        assert.equal((await store.listInputItems('resp_page', { limit: 1000 })).data.length, 5);
-      });
-
-      it('returns an empty page for a cursor that is not an input item of the response', async () => {
-        const empty = { data: [], first_id: null, last_id: null, has_more: false };
-        assert.deepEqual(await store.listInputItems('resp_page', { after: 'nope' }), empty);
-        assert.deepEqual(await store.listInputItems('resp_page', { before: 'msg_in_1' }), empty);
-        assert.deepEqual(await store.listInputItems('resp_missing', {}), empty);
-        // A valid cursor at the end of the list is just an empty last page.
-        assert.deepEqual(await store.listInputItems('resp_page', { order: 'asc', after: 'i4' }), empty);
-      });
+      paginationCases('i', () => ({
+        seed: (items) => store.createResponse(makeResponse('resp_page'), items),
+        list: (query) => store.listInputItems('resp_page', query),
+        foreignId: 'msg_in_1',
+        listMissing: () => store.listInputItems('resp_missing', {}),
+      }));
     });
 
     it('finds input and output items by id, the newest if an id repeats', async () => {
