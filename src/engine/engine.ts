@@ -297,6 +297,10 @@ export class Engine {
     if (run) {
       run.abort();
       await run.done;
+    } else if (this.deps.cancels) {
+      // Running on another instance: stop it first, or it would store the response again when it ends.
+      const stored = await this.deps.store.getResponse(id);
+      if (stored?.background && (stored.status === 'queued' || stored.status === 'in_progress')) await this.deps.cancels.request(id);
     }
     if (!(await this.deps.store.deleteResponse(id))) throw responseNotFound(id);
   }

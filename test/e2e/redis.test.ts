@@ -163,6 +163,18 @@ describe('Two Parley instances sharing Redis and a store', () => {
     assert.deepEqual(storedOnB, storedOnA);
   });
 
+  test('a delete sent to B stops the run on A, and the response stays deleted', async () => {
+    const queued = await a.client.responses.create({ model: 'scripted', input: '/stall', background: true });
+    const events = a.client.responses.retrieve(queued.id, { stream: true }).then(drain);
+    await withTimeout(b.client.responses.delete(queued.id), 10_000, 'the delete through B');
+    const onA = await withTimeout(events, 10_000, "A's stream to end");
+    const last = onA.at(-1)!;
+    assert.ok(last.type === 'response.failed' && last.response.status === 'cancelled', last.type);
+    for (const client of [a.client, b.client]) {
+      await assert.rejects(client.responses.retrieve(queued.id), (error: APIError) => error.status === 404);
+    }
+  });
+
   test('a cancel sent to B cancels the run on A', async () => {
     const queued = await a.client.responses.create({ model: 'scripted', input: '/stall', background: true });
     const id = queued.id;
