@@ -14,7 +14,7 @@ import { kindForItemType } from './server-tools.js';
 import type { CitationResolver } from './citations.js';
 import type { ServerTool, ServerToolContext } from './types.js';
 import { customToolGrammar, type CompiledGrammar } from './grammar/index.js';
-import { DeferredCatalog, isDeferred, type ToolDefinition } from './tool-search/catalog.js';
+import { DeferredCatalog, forEachCallable, isDeferred, type ToolDefinition } from './tool-search/catalog.js';
 import { executionOf, searchFunction, TOOL_SEARCH_NAME, toolSearchDeclaration } from './tool-search/declaration.js';
 import { loadedTools, toolSearchHistory } from './tool-search/items.js';
 import { serverToolSearch } from './tool-search/server.js';
@@ -94,28 +94,21 @@ export function clientTools(tools: readonly ToolDecl[], servers: readonly Server
     }
   };
   for (const server of servers) offerServer(server);
-  for (const tool of tools) {
-    if ((tool.type === 'function' || tool.type === 'custom') && !isDeferred(tool)) offer(tool);
-    if (tool.type === 'namespace') {
-      for (const inner of tool.tools ?? []) if (!isDeferred(inner) && !isDeferred(tool)) offer(inner, String(tool.name));
-    }
-  }
+  forEachCallable(tools as ToolDefinition[], (tool, namespace) => {
+    if (!isDeferred(tool) && !isDeferred(namespace)) offer(tool as ToolDecl, namespace && String(namespace.name));
+  });
 
   const modelName = (name: string, namespace?: string) => modelNameOf.get(key(name, namespace)) ?? (namespace ? `${namespace}__${name}` : name);
 
   // Tool search: loaded tools are offered as declared (a loaded definition's fields win).
   const catalog = new DeferredCatalog(tools as ToolDefinition[]);
-  const loadOne = (tool: ToolDefinition, namespace?: string) => {
-    if ((tool.type !== 'function' && tool.type !== 'custom') || typeof tool.name !== 'string') return;
-    if (modelNameOf.has(key(tool.name, namespace)) || (!namespace && byModelName.has(tool.name))) return;
-    offer({ ...catalog.declared(tool.name, namespace), ...tool } as ToolDecl, namespace);
-  };
-  const load = (loaded: ToolDefinition[]) => {
-    for (const tool of loaded) {
-      if (tool.type === 'namespace') for (const inner of tool.tools ?? []) loadOne(inner, String(tool.name));
-      else loadOne(tool);
-    }
-  };
+  const load = (loaded: ToolDefinition[]) =>
+    forEachCallable(loaded, (tool, ns) => {
+      const namespace = ns && String(ns.name);
+      if (typeof tool.name !== 'string') return;
+      if (modelNameOf.has(key(tool.name, namespace)) || (!namespace && byModelName.has(tool.name))) return;
+      offer({ ...catalog.declared(tool.name, namespace), ...tool } as ToolDecl, namespace);
+    });
   const describe = (loaded: ToolDefinition[]) => describeLoaded(loaded, modelName);
   const search = toolSearchDeclaration(tools);
   const searchName = unusedName(TOOL_SEARCH_NAME, byModelName);
@@ -198,14 +191,10 @@ function customAsFunction(tool: ToolDecl, name: string): FunctionToolDecl {
 /** What the model reads as a search's result: the loaded tools by the names it calls them. */
 function describeLoaded(loaded: ToolDefinition[], modelName: (name: string, namespace?: string) => string): string {
   const lines: string[] = [];
-  const line = (tool: ToolDefinition, namespace?: string) => {
-    if ((tool.type !== 'function' && tool.type !== 'custom') || typeof tool.name !== 'string') return;
-    lines.push(`- ${modelName(tool.name, namespace)}${tool.description ? `: ${tool.description}` : ''}`);
-  };
-  for (const tool of loaded) {
-    if (tool.type === 'namespace') for (const inner of tool.tools ?? []) line(inner, String(tool.name));
-    else line(tool);
-  }
+  forEachCallable(loaded, (tool, namespace) => {
+    if (typeof tool.name !== 'string') return;
+    lines.push(`- ${modelName(tool.name, namespace && String(namespace.name))}${tool.description ? `: ${tool.description}` : ''}`);
+  });
   return lines.length ? `Loaded these tools; you can call them now:\n${lines.join('\n')}` : 'No tools were loaded: nothing matched the search.';
 }
 

@@ -27,17 +27,23 @@ const LISTED_DESCRIPTION = 200;
 
 export const isDeferred = (tool: ToolDefinition | undefined) => tool?.defer_loading === true;
 
+/** Visits each function and custom tool of a tool list: top-level ones, then namespace members with their namespace. */
+export function forEachCallable(tools: readonly ToolDefinition[], visit: (tool: ToolDefinition, namespace?: ToolDefinition) => void): void {
+  for (const tool of tools) {
+    if (tool.type === 'namespace') {
+      for (const inner of tool.tools ?? []) if (inner.type === 'function' || inner.type === 'custom') visit(inner, tool);
+    } else if (tool.type === 'function' || tool.type === 'custom') visit(tool);
+  }
+}
+
 export class DeferredCatalog {
   private readonly units: Unit[] = [];
   private readonly index: Bm25<Unit>;
 
   constructor(tools: readonly ToolDefinition[]) {
-    for (const tool of tools) {
-      if ((tool.type === 'function' || tool.type === 'custom') && isDeferred(tool)) this.units.push({ tool });
-      if (tool.type === 'namespace') {
-        for (const inner of tool.tools ?? []) if (isDeferred(inner) || isDeferred(tool)) this.units.push({ tool: inner, namespace: tool });
-      }
-    }
+    forEachCallable(tools, (tool, namespace) => {
+      if (isDeferred(tool) || isDeferred(namespace)) this.units.push({ tool, namespace });
+    });
     this.index = new Bm25(this.units.map((unit) => ({ item: unit, text: unitText(unit) })));
   }
 
