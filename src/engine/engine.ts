@@ -118,6 +118,7 @@ export class Engine {
       // Stored at once so that it can be polled; other responses are stored when they end.
       try {
         await store.createResponse(response, input);
+        await log.published?.(response.id);
       } catch (error) {
         // Nothing will run: release what the run holds (the conversation, the log, the registry).
         writer.failed('server_error', 'The response could not be stored.');

@@ -196,6 +196,12 @@ export class RedisEventLog implements EventLog {
     this.scheduled ??= this.schedule();
   }
 
+  /** Every batch is sent in order on one connection: once the latest has landed, so has all before it. */
+  async published(_responseId?: string): Promise<void> {
+    await this.flush();
+    await Promise.all(this.inflight);
+  }
+
   private readonly flushSoon = () => void this.flush();
 
   private schedule(): NodeJS.Timeout | NodeJS.Immediate {

@@ -29,6 +29,11 @@ export interface EventLog {
   /** Delivers every event with seq > after, then new ones as they come. Returns an unsubscribe. */
   follow(responseId: string, after: number, follower: Follower): () => void;
   /**
+   * A shared log (Redis): resolves once every event appended so far can be read from any
+   * instance. A background POST answers after it, so its id works everywhere at once.
+   */
+  published?(responseId: string): Promise<void>;
+  /**
    * A shared log (Redis): the response as its events so far make it, for a response another
    * instance runs (whose stored snapshot is only written when it is queued and when it ends).
    * Null when there is no such log.

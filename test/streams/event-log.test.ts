@@ -188,8 +188,8 @@ function contract(name: string, setup: () => Promise<Pair>) {
 describe('EventLog', () => {
   const prefix = `parley-test:${randomUUID()}:`;
   const redisLogs: RedisEventLog[] = [];
-  const redis = async () => {
-    const log = await RedisEventLog.connect({ url: REDIS_URL, prefix, blockMs: 500, onError: (error, message) => console.error(message, error) });
+  const redis = async (options: { flushMs?: number } = {}) => {
+    const log = await RedisEventLog.connect({ url: REDIS_URL, prefix, blockMs: 500, ...options, onError: (error, message) => console.error(message, error) });
     redisLogs.push(log);
     return log;
   };
@@ -219,6 +219,21 @@ describe('EventLog', () => {
       raw = new Redis(REDIS_URL, { protocol: 2 });
     });
     after(() => raw.quit());
+
+    test('published(): once it resolves, another instance sees the log, however late the next flush', async () => {
+      const slow = await redis({ flushMs: 60_000 });
+      const id = newId();
+      slow.open(id, 120_000);
+      slow.append(id, ev(0));
+      assert.equal(await b.has(id), false, 'not flushed yet');
+      await slow.published(id);
+      assert.equal(await b.has(id), true);
+      slow.end(id);
+      await slow.published(id);
+      const seen = record(b, id, -1);
+      await seen.ended;
+      assert.deepEqual(seen.events, [ev(0)]);
+    });
 
     test('the stream: one entry per event with id seq+1-0, the end marker, the live expiry then the retention', async () => {
       const id = newId();
