@@ -1,5 +1,5 @@
-// Follows a response's event log onto one HTTP response as Server-Sent Events. Frames of the
-// same tick are joined into one write; silence is broken by keep-alive comments.
+// Follows a response's event log onto one HTTP response as Server-Sent Events. Frames of one
+// event-loop turn are joined into one write; silence is broken by keep-alive comments.
 import type { ServerResponse } from 'node:http';
 import { SSE_KEEPALIVE } from '../protocol/sse.js';
 import type { EventLog } from '../streams/types.js';
@@ -10,22 +10,21 @@ export interface FollowOptions {
   onClientGone?: () => void;
 }
 
-export function writeSseHead(res: ServerResponse): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
-}
+const SSE_HEAD = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
 
 export function followLog(res: ServerResponse, log: EventLog, responseId: string, after: number, options: FollowOptions): void {
   let pending = '';
   let wrote = false;
   let ended = false;
 
-  // Frames of one tick leave in one write: one HTTP chunk, one syscall.
+  // Frames leave once the event loop has run the callbacks of this turn (setImmediate, not
+  // nextTick): a burst of upstream reads and the continuations they settle share one HTTP chunk,
+  // one syscall.
   const flush = () => {
     if (pending === '') return;
     const chunk = pending;
@@ -34,7 +33,7 @@ export function followLog(res: ServerResponse, log: EventLog, responseId: string
   };
   const write = (frame: string) => {
     wrote = true;
-    if (pending === '') process.nextTick(flush);
+    if (pending === '') setImmediate(flush);
     pending += frame;
   };
 
@@ -48,7 +47,7 @@ export function followLog(res: ServerResponse, log: EventLog, responseId: string
     clearInterval(keepAlive);
   };
 
-  writeSseHead(res);
+  res.writeHead(200, SSE_HEAD);
   const unsubscribe = log.follow(responseId, after, {
     onEvent: (event) => write(event.frame),
     onEnd: () => {
@@ -57,6 +56,8 @@ export function followLog(res: ServerResponse, log: EventLog, responseId: string
       res.end();
     },
   });
+  // The head leaves with the first frames; with none to send yet, it leaves now.
+  if (pending === '' && !ended) res.flushHeaders();
   res.on('close', () => {
     if (ended) return;
     finish();
