@@ -28,8 +28,15 @@ export class MemoryEventLog implements EventLog {
     log.ended = true;
     for (const follower of log.followers) follower.onEnd();
     log.followers.clear();
-    if (log.retainMs > 0) setTimeout(() => this.logs.delete(responseId), log.retainMs).unref();
-    else this.logs.delete(responseId);
+    if (log.retainMs > 0) setTimeout(() => this.drop(responseId, log), log.retainMs).unref();
+    else this.drop(responseId, log);
+  }
+
+  private drop(responseId: string, log: Log): void {
+    this.logs.delete(responseId);
+    // A log that lived long enough to be promoted to the old generation would otherwise keep
+    // its young events alive (and promote them) until the next full GC.
+    log.events.length = 0;
   }
 
   has(responseId: string): boolean {
