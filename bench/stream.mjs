@@ -35,7 +35,11 @@
 //   BENCH_TTFB100_N=500        streams per path at concurrency 100
 //   BENCH_OPEN_STREAMS=2000    streams held open in the memory phase (up to 10,000; clamped to
 //                              what RLIMIT_NOFILE allows: Parley needs two sockets per stream)
-//   BENCH_WARMUP=300           warm-up streams per path before measuring
+//   BENCH_WARMUP=3000          burst warm-up streams per path before measuring: V8 is still
+//                              optimising Parley's hot paths after a few hundred (a first
+//                              2,000 cost ~40% more CPU than the third), and the phases
+//                              measure a server in its steady state
+//   BENCH_WARMUP_PACED=60      paced warm-up streams per path
 //   BENCH_PHASE_MAX_S=60       a phase stops issuing requests after this long (reported)
 //   BENCH_MAX_S=420            watchdog for the whole run
 //   BENCH_PARLEY_CLI=dist/cli.js    the Parley build to run (for A/B comparisons of builds)
@@ -81,7 +85,8 @@ const CFG = {
   ttfb100N: count('BENCH_TTFB100_N', 500, 100),
   ttfbConcurrency: 100,
   openStreams: Math.min(10_000, Math.round(num('BENCH_OPEN_STREAMS', 2000))),
-  warmup: count('BENCH_WARMUP', 300, 20),
+  warmup: count('BENCH_WARMUP', 3000, 20),
+  warmupPaced: count('BENCH_WARMUP_PACED', 60, 5),
   phaseMaxS: num('BENCH_PHASE_MAX_S', 60),
   maxS: num('BENCH_MAX_S', 420),
   requestTimeoutMs: 60_000,
@@ -798,7 +803,9 @@ function markdown(r) {
     `**burst** writes them all at once, **paced** one per 1 ms. **floor**: bench/floor-proxy.mjs, a node:http proxy that relays ` +
     `each upstream chunk unparsed (the least a Node relay can spend). Client: node:http + a minimal SSE split, in the bench process; ` +
     `all three servers and the client share the ${m.cores} cores. CPU = utime+stime of the server process from /proc ` +
-    `(all threads, GC included, ${m.clkTck} ticks/s) over the run ÷ SSE frames the client received from it.`);
+    `(all threads, GC included, ${m.clkTck} ticks/s) over the run ÷ SSE frames the client received from it. ` +
+    `Before the phases, every path is warmed with ${r.config.warmup} burst and ${r.config.warmupPaced} paced streams: ` +
+    `the figures are those of a server in its steady state, not of V8 still compiling.`);
 
   if (r.cpu) {
     const { burst, paced, fit } = r.cpu;
@@ -952,9 +959,9 @@ async function main() {
       const parley = await startParley(upstream.port, dataDir);
       const servers = { upstream, floor, parley };
       report.smokeFrames = await smoke(servers);
-      progress(`warm-up: ${CFG.warmup} burst and ${Math.ceil(CFG.warmup / 5)} paced streams per path`);
+      progress(`warm-up: ${CFG.warmup} burst and ${CFG.warmupPaced} paced streams per path`);
       await warmup(servers, MODEL.burst, CFG.warmup);
-      await warmup(servers, MODEL.paced, Math.ceil(CFG.warmup / 5));
+      await warmup(servers, MODEL.paced, CFG.warmupPaced);
       if (PHASES.has('cpu')) report.cpu = await cpuPhase(servers);
       if (PHASES.has('throughput')) report.throughput = await throughputPhase(servers);
       if (PHASES.has('ttfb')) report.ttfb = await ttfbPhase(servers);
