@@ -3,14 +3,7 @@
 // overlapTokens` tokens after the previous one. A chunk is the exact slice of the source text
 // its tokens cover, so nothing is re-decoded and no character is cut in two.
 import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
-
-export interface ChunkingOptions {
-  maxTokens: number;
-  overlapTokens: number;
-}
-
-/** OpenAI's defaults (the `auto` strategy). */
-export const DEFAULT_CHUNKING: ChunkingOptions = { maxTokens: 800, overlapTokens: 400 };
+import type { ChunkingOptions } from './chunking.js';
 
 /** Special-token strings (`<|endoftext|>`) in a document are plain text, not an error. */
 const AS_TEXT = { disallowedSpecial: new Set<string>() };

@@ -17,10 +17,9 @@
 // attachment) needs no message: every transaction first checks, under the write lock, that its
 // attachment (same seq) is still in progress, and writes nothing otherwise.
 import type Database from 'better-sqlite3';
-import type { ChunkingOptions } from './chunk.js';
+import type { ChunkingOptions } from './chunking.js';
 import type { Embeddings } from './embeddings.js';
 import type { FileRow, VectorStoreRepo } from './repo.js';
-import { extractAndChunk } from './work.js';
 
 /** How long one writing transaction runs (then it commits: the main thread may want the lock). */
 export const SLICE_MS = 3;
@@ -90,6 +89,8 @@ export class IndexWriter {
     const { storeId, fileId, seq, filename, chunking } = job;
     try {
       const known = repo.fileText(fileId);
+      // Loaded on first use: the main thread holds an IndexWriter but leaves ingestion to workers.
+      const { extractAndChunk } = await import('./work.js');
       const result = await extractAndChunk(known === null ? { path: job.path, filename, chunking } : { text: known, filename, chunking });
       if (signal.aborted) return { status: 'gone' };
       if (!result.ok) return await this.failed(job, result.code, result.message);

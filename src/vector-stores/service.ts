@@ -13,7 +13,7 @@ import { newFileBatchId, newVectorStoreId } from '../files/ids.js';
 import type { Logger } from '../log.js';
 import { badRequest, notFound } from '../protocol/errors.js';
 import { beforeTransactions } from '../store/sqlite.js';
-import { DEFAULT_CHUNKING } from './chunk.js';
+import { DEFAULT_CHUNKING } from './chunking.js';
 import { Embeddings } from './embeddings.js';
 import { isSupported, unsupported } from './extract.js';
 import type { Attributes, Filter } from './filters.js';

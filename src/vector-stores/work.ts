@@ -2,7 +2,8 @@
 // Pure functions of their input, run in an ingestion worker (ingest-worker.ts) so that parsing
 // a large PDF or tokenizing megabytes of text never stalls the streams the main thread serves.
 import { readFile } from 'node:fs/promises';
-import { chunkText, type ChunkingOptions } from './chunk.js';
+import { chunkText } from './chunk.js';
+import type { ChunkingOptions } from './chunking.js';
 import { ExtractionError, extractText } from './extract.js';
 
 export interface ExtractRequest {

@@ -1,7 +1,8 @@
 // Token chunking (static strategy): window sizes, overlap, exact slices of the source text.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkText, countTokens, DEFAULT_CHUNKING } from '../../src/vector-stores/chunk.js';
+import { chunkText, countTokens } from '../../src/vector-stores/chunk.js';
+import { DEFAULT_CHUNKING } from '../../src/vector-stores/chunking.js';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i % 97}`).join(' ');
 
