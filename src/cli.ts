@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { checkCommand } from './check/command.js';
 import { loadConfig } from './config.js';
 import { startServer } from './server.js';
 
@@ -52,6 +51,8 @@ async function check(args: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  // Loaded here only: the conformance suite brings the openai SDK, which `serve` does not need.
+  const { checkCommand } = await import('./check/command.js');
   return checkCommand({
     baseURL: positionals[0],
     model: values.model,

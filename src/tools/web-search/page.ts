@@ -2,8 +2,6 @@
 // turning it into readable text: the outbound guard (src/net/outbound.ts) with a deadline, a size
 // cap, at most 5 redirects and a content-type check; HTML goes through Mozilla's Readability on a
 // linkedom document, plain text is kept as it is.
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
 import { outboundRequest, type AllowList } from '../../net/outbound.js';
 
 export interface Page {
@@ -53,7 +51,7 @@ export async function fetchPage(url: string, options: FetchOptions): Promise<Pag
   const contentType = String(res.headers['content-type'] ?? '');
   const isHtml = HTML.has(res.mediaType) || (res.mediaType === '' && /^\s*</.test(bytes.subarray(0, 256).toString('latin1')));
   const source = decode(bytes, contentType, isHtml);
-  const { title, text } = isHtml ? readable(source, res.url) : { title: '', text: source.trim() };
+  const { title, text } = isHtml ? await readable(source, res.url) : { title: '', text: source.trim() };
   return {
     url,
     finalUrl: res.url,
@@ -75,8 +73,12 @@ function decode(bytes: Buffer, contentType: string, isHtml: boolean): string {
   }
 }
 
-/** The page's main text (Readability), or its whole body's text when Readability finds no article. */
-export function readable(html: string, url: string): { title: string; text: string } {
+/**
+ * The page's main text (Readability), or its whole body's text when Readability finds no article.
+ * The HTML libraries load on first use: a server that never opens a page does not carry them.
+ */
+async function readable(html: string, url: string): Promise<{ title: string; text: string }> {
+  const [{ Readability }, { parseHTML }] = await Promise.all([import('@mozilla/readability'), import('linkedom')]);
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector('title')?.textContent?.trim() ?? '';
   let article: { title?: string | null; content?: string | null } | null = null;
