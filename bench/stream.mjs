@@ -33,6 +33,7 @@
 //   BENCH_TTFB1_N=200          sequential streams per path at concurrency 1 (its own limit:
 //                              3 × BENCH_PHASE_MAX_S)
 //   BENCH_TTFB100_N=500        streams per path at concurrency 100
+//   BENCH_TTFB_STEADY_N=500    streams per path at concurrency 100 at 50 tokens/s (steady-50)
 //   BENCH_OPEN_STREAMS=2000    streams held open in the memory phase (up to 10,000; clamped to
 //                              what RLIMIT_NOFILE allows: Parley needs two sockets per stream)
 //   BENCH_WARMUP=3000          burst warm-up streams per path before measuring: V8 is still
@@ -69,6 +70,9 @@ const SCALE = num('BENCH_SCALE', 1);
 const count = (name, fallback, min = 1) => Math.max(min, Math.round(num(name, fallback) * SCALE));
 const PHASES = new Set((process.env.BENCH_PHASES || 'cpu,throughput,ttfb,memory').split(',').map((s) => s.trim()));
 const TOKENS = Math.round(num('BENCH_TOKENS', 200));
+/** Tokens of the steady streams (bench/upstream.mjs: one chunk per 20 ms): a second each. */
+const STEADY_TOKENS = 50;
+const STEADY_INTERVAL_MS = 20;
 /** The short streams of the fixed-vs-marginal fit (skipped when they would not be much shorter). */
 const SHORT_TOKENS = Math.min(20, Math.floor(TOKENS / 5));
 const CFG = {
@@ -83,6 +87,7 @@ const CFG = {
   throughputConcurrency: Math.round(num('BENCH_THROUGHPUT_CONCURRENCY', 50)),
   ttfb1N: count('BENCH_TTFB1_N', 200, 5),
   ttfb100N: count('BENCH_TTFB100_N', 500, 100),
+  ttfbSteadyN: count('BENCH_TTFB_STEADY_N', 500, 100),
   ttfbConcurrency: 100,
   openStreams: Math.min(10_000, Math.round(num('BENCH_OPEN_STREAMS', 2000))),
   warmup: count('BENCH_WARMUP', 3000, 20),
@@ -95,6 +100,7 @@ const MODEL = {
   burst: `burst-${TOKENS}`,
   burstShort: `burst-${SHORT_TOKENS}`,
   paced: `paced-${TOKENS}`,
+  steady: `steady-${STEADY_TOKENS}`,
   stall: `stall-${TOKENS}`,
 };
 const TARGETS = {
@@ -436,7 +442,11 @@ function getJson(port, urlPath) {
  * `n` streamed requests with `concurrency` in flight; the CPU time of `pids` is read right before
  * the first and right after the last.
  */
-async function load({ kind, port, model, n, concurrency, pids = {}, agent = keepAliveAgent }) {
+/**
+ * `n` streams, `concurrency` at a time. `staggerMs`: worker i starts i × staggerMs late, so that
+ * streams of equal length keep arriving spread out instead of in waves of `concurrency`.
+ */
+async function load({ kind, port, model, n, concurrency, pids = {}, agent = keepAliveAgent, staggerMs = 0 }) {
   const results = [];
   let issued = 0;
   let truncated = false;
@@ -445,7 +455,8 @@ async function load({ kind, port, model, n, concurrency, pids = {}, agent = keep
   const ioBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, ioCalls(pid)]));
   const clientBefore = process.cpuUsage();
   const t0 = performance.now();
-  const worker = async () => {
+  const worker = async (_, i) => {
+    if (staggerMs > 0) await new Promise((resolve) => setTimeout(resolve, i * staggerMs));
     while (issued < n) {
       if (performance.now() > deadline) {
         truncated = true;
@@ -666,14 +677,26 @@ async function ttfbPhase(s) {
     parley: await load({ kind: 'parley', port: s.parley.port, model: MODEL.paced, n: CFG.ttfb100N, concurrency: c, pids }),
   };
   c100.parleyUsPerEvent = usPer(c100.parley, 'parley');
+  progress(`ttfb: steady (50 tokens/s), concurrency ${c}, ${CFG.ttfbSteadyN} streams per path: direct, floor proxy, Parley`);
+  // Streams a second long, started 10 ms apart: 100 open at any time, arriving as a server sees
+  // them in service rather than in waves of 100 at once.
+  const staggerMs = (STEADY_TOKENS * STEADY_INTERVAL_MS) / c;
+  const steady = {
+    direct: await load({ kind: 'direct', port: s.upstream.port, model: MODEL.steady, n: CFG.ttfbSteadyN, concurrency: c, pids, staggerMs }),
+    floor: await load({ kind: 'direct', port: s.floor.port, model: MODEL.steady, n: CFG.ttfbSteadyN, concurrency: c, pids, staggerMs }),
+    parley: await load({ kind: 'parley', port: s.parley.port, model: MODEL.steady, n: CFG.ttfbSteadyN, concurrency: c, pids, staggerMs }),
+  };
   const c1 = { direct: summarize('direct', runs.direct), floor: summarize('floor', runs.floor), parley: summarize('parley', runs.parley) };
   const added = (set, p) => percentile(set.parley.firstTokenMs, p) - percentile(set.direct.firstTokenMs, p);
+  const addedFirstByte = (set, p) => percentile(set.parley.firstByteMs, p) - percentile(set.direct.firstByteMs, p);
   return {
     c1,
     c100,
+    steady,
     added: {
       c1: { p50: added(c1, 50), p99: added(c1, 99) },
       c100: { p50: added(c100, 50), p99: added(c100, 99) },
+      steady: { p50: added(steady, 50), p99: added(steady, 99), firstByteP50: addedFirstByte(steady, 50), firstByteP99: addedFirstByte(steady, 99) },
     },
   };
 }
@@ -872,19 +895,19 @@ function markdown(r) {
   }
 
   if (r.ttfb) {
-    const { c1, c100, added } = r.ttfb;
+    const { c1, c100, steady, added } = r.ttfb;
     out();
-    out('## Time to first byte / first token (paced)');
+    out('## Time to first byte / first token');
     out();
-    out('| concurrency | path | streams | first byte p50 / p99 ms | first text delta p50 / p99 ms | stream duration p50 ms |');
-    out('|---|---|---|---|---|---|');
-    const row = (c, name, set) =>
-      out(`| ${c} | ${name} | ${set.firstTokenMs.length} | ${fixed(percentile(set.firstByteMs, 50), 2)} / ${fixed(percentile(set.firstByteMs, 99), 2)} | ` +
+    out('| concurrency | upstream pace | path | streams | first byte p50 / p99 ms | first text delta p50 / p99 ms | stream duration p50 ms |');
+    out('|---|---|---|---|---|---|---|');
+    const row = (c, pace, name, set) =>
+      out(`| ${c} | ${pace} | ${name} | ${set.firstTokenMs.length} | ${fixed(percentile(set.firstByteMs, 50), 2)} / ${fixed(percentile(set.firstByteMs, 99), 2)} | ` +
         `${fixed(percentile(set.firstTokenMs, 50), 2)} / ${fixed(percentile(set.firstTokenMs, 99), 2)} | ${fixed(percentile(set.totalMs, 50), 1)} |`);
-    for (const [c, set] of [[1, c1], [c100.parley.concurrency, c100]]) {
-      row(c, 'direct', set.direct);
-      row(c, 'floor proxy', set.floor);
-      row(c, 'through Parley', set.parley);
+    for (const [c, pace, set] of [[1, '1 ms', c1], [c100.parley.concurrency, '1 ms', c100], [steady.parley.concurrency, '20 ms', steady]]) {
+      row(c, pace, 'direct', set.direct);
+      row(c, pace, 'floor proxy', set.floor);
+      row(c, pace, 'through Parley', set.parley);
     }
     out();
     const floorAdded = (set, p) => percentile(set.floor.firstTokenMs, p) - percentile(set.direct.firstTokenMs, p);
@@ -895,9 +918,18 @@ function markdown(r) {
       `${tailNote(c1.parley.firstTokenMs.length)} ` +
       `At concurrency ${c100.parley.concurrency} the paced streams ask for ${int(c100.parley.concurrency * 1000)} events/s; ` +
       `Parley used ${fixed(c100.parley.cpu.parley / c100.parley.wallS, 2)} cores for them.`);
+    out();
+    const floorAddedFirstByte = (set, p) => percentile(set.floor.firstByteMs, p) - percentile(set.direct.firstByteMs, p);
+    out(`At a hosted model's pace (one chunk per 20 ms, ${steady.parley.concurrency} concurrent streams started 10 ms apart, ` +
+      `${int(steady.parley.concurrency * 50)} events/s), Parley − direct: **first byte p50 ${fixed(added.steady.firstByteP50, 2)} ms, ` +
+      `p99 ${fixed(added.steady.firstByteP99, 2)} ms** (the issue's ≤ ${T.addedFirstTokenP99Ms} ms added TTFB p99: ` +
+      `${verdict(added.steady.firstByteP99 <= T.addedFirstTokenP99Ms)}; the floor proxy adds ${fixed(floorAddedFirstByte(steady, 50), 2)} / ` +
+      `${fixed(floorAddedFirstByte(steady, 99), 2)} ms); **first token p50 ${fixed(added.steady.p50, 2)} ms, p99 ${fixed(added.steady.p99, 2)} ms** ` +
+      `(floor ${fixed(floorAdded(steady, 50), 2)} / ${fixed(floorAdded(steady, 99), 2)} ms).`);
     for (const path of ['direct', 'floor', 'parley']) {
       runNotes(`ttfb c1 ${path}`, c1[path]);
       runNotes(`ttfb c100 ${path}`, c100[path]);
+      runNotes(`ttfb steady c100 ${path}`, steady[path]);
     }
   }
 

@@ -8,6 +8,7 @@
 // the behaviour ("<mode>" or "<mode>-<tokens>", tokens default 200):
 //   burst    every chunk written at once, one res.write per chunk, in a single tick
 //   paced    one chunk per millisecond (chunk i is due at start + i ms; late timers catch up)
+//   steady   one chunk per 20 ms: 50 tokens/s, the pace of a hosted model
 //   stall    the first chunk, then nothing: the response stays open until the client leaves
 // Each content chunk carries one short word (the first also `role: assistant`, the last
 // `finish_reason: stop`), then one usage chunk (`choices: []`), then `data: [DONE]`.
@@ -18,7 +19,9 @@ import http from 'node:http';
 
 const HOST = '127.0.0.1';
 const DEFAULT_TOKENS = 200;
-const MODES = new Set(['burst', 'paced', 'stall']);
+const MODES = new Set(['burst', 'paced', 'steady', 'stall']);
+/** Milliseconds between chunks of the timed modes. */
+const INTERVAL_MS = { paced: 1, steady: 20 };
 const WORDS = [' the', ' quick', ' brown', ' fox', ' jumps', ' over', ' a', ' lazy', ' dog', ' again'];
 const CREATED = Math.floor(Date.now() / 1000);
 
@@ -68,19 +71,20 @@ function stream(res, model, mode, tokens) {
     timer = setTimeout(() => res.destroy(), STALL_MAX_MS);
     return;
   }
-  // paced
+  // paced, steady
+  const interval = INTERVAL_MS[mode];
   const start = performance.now();
   let next = 0;
   const tick = () => {
     timer = null;
-    const due = Math.min(frames.length, Math.floor(performance.now() - start) + 1);
+    const due = Math.min(frames.length, Math.floor((performance.now() - start) / interval) + 1);
     while (next < due) res.write(frames[next++]);
     if (next >= frames.length) {
       res.end();
       done();
       return;
     }
-    timer = setTimeout(tick, 1);
+    timer = setTimeout(tick, start + next * interval - performance.now());
   };
   tick();
 }
@@ -108,8 +112,8 @@ const server = http.createServer((req, res) => {
     } catch {
       return sendJson(res, 400, { error: { message: 'invalid JSON' } });
     }
-    const m = /^(burst|paced|stall)(?:-(\d+))?$/.exec(typeof model === 'string' ? model : '');
-    if (!m) return sendJson(res, 404, { error: { message: `unknown model ${model}; use burst, paced or stall[-tokens]` } });
+    const m = /^(burst|paced|steady|stall)(?:-(\d+))?$/.exec(typeof model === 'string' ? model : '');
+    if (!m) return sendJson(res, 404, { error: { message: `unknown model ${model}; use burst, paced, steady or stall[-tokens]` } });
     const tokens = m[2] ? Math.max(1, Math.min(100_000, Number(m[2]))) : DEFAULT_TOKENS;
     stream(res, model, m[1], tokens);
   });
