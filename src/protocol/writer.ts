@@ -412,8 +412,7 @@ type SummaryText = ResponseReasoningItem['summary'][number];
 export class ReasoningWriter implements Closable {
   readonly item: ResponseReasoningItem & { content: ReasoningText[] };
   readonly outputIndex: number;
-  private textPart: ReasoningText | null = null;
-  private textFrames: DeltaFrames | null = null;
+  private text: { part: ReasoningText; frames: DeltaFrames } | null = null;
   private summaryPart: SummaryText | null = null;
   open = true;
 
@@ -425,21 +424,21 @@ export class ReasoningWriter implements Closable {
   /** Raw reasoning text streams into one `reasoning_text` content part, opened on first use. */
   delta(delta: string): void {
     if (delta === '') return;
-    const part = this.textPart ?? this.openText();
-    part.text += delta;
-    this.w.emitDelta(this.textFrames!, delta);
+    const text = this.text ?? this.openText();
+    text.part.text += delta;
+    this.w.emitDelta(text.frames, delta);
   }
 
-  private openText(): ReasoningText {
+  private openText(): { part: ReasoningText; frames: DeltaFrames } {
     const part: ReasoningText = { type: 'reasoning_text', text: '' };
     this.item.content.push(part);
-    this.textPart = part;
-    this.textFrames = new DeltaFrames({
+    const frames = new DeltaFrames({
       type: 'response.reasoning_text.delta',
       item_id: this.item.id,
       output_index: this.outputIndex,
       content_index: this.item.content.length - 1,
     });
+    this.text = { part, frames };
     this.w.emit({
       type: 'response.content_part.added',
       sequence_number: this.w.next(),
@@ -448,7 +447,7 @@ export class ReasoningWriter implements Closable {
       content_index: this.item.content.length - 1,
       part,
     });
-    return part;
+    return this.text;
   }
 
   /**
@@ -509,9 +508,9 @@ export class ReasoningWriter implements Closable {
   }
 
   private closeText(): void {
-    const part = this.textPart;
+    const part = this.text?.part;
     if (!part) return;
-    this.textPart = null;
+    this.text = null;
     const contentIndex = this.item.content.length - 1;
     this.w.emit({
       type: 'response.reasoning_text.done',
