@@ -45,3 +45,22 @@ export const postgresBackend: StoreBackend = {
     };
   },
 };
+
+/** A store on a new, empty location of `backend`, and how to close it and remove its data. */
+export async function freshStore(backend: StoreBackend): Promise<{ store: Store; dispose(): Promise<void> }> {
+  const location = await backend.location();
+  let store: Store;
+  try {
+    store = await location.open();
+  } catch (error) {
+    await location.dispose();
+    throw error;
+  }
+  return {
+    store,
+    async dispose() {
+      await store.close();
+      await location.dispose();
+    },
+  };
+}

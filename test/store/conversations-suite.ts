@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { StoredItem } from '../../src/protocol/types.js';
 import type { Conversation, Store } from '../../src/store/types.js';
 import { paginationCases } from './pagination-suite.js';
-import type { StoreBackend, StoreLocation } from './backends.js';
+import { freshStore, type StoreBackend } from './backends.js';
 
 export const conversation = (id: string, metadata: Record<string, string> = {}): Conversation => ({
   id,
@@ -25,17 +25,11 @@ export const message = (id: string, text: string): StoredItem => ({
 export const idsOf = (items: StoredItem[]) => items.map((i) => i.id);
 export function conversationStoreSuite(backend: StoreBackend): void {
   describe(`${backend.name} store: conversations`, () => {
-    let location: StoreLocation;
     let store: Store;
+    let dispose: (() => Promise<void>) | undefined;
 
-    before(async () => {
-      location = await backend.location();
-      store = await location.open();
-    });
-    after(async () => {
-      await store?.close();
-      await location?.dispose();
-    });
+    before(async () => ({ store, dispose } = await freshStore(backend)));
+    after(() => dispose?.());
 
     it('creates, reads, updates and deletes a conversation with its items', async () => {
       const conv = conversation('conv_crud', { topic: 'demo "quoted" ✓' });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { ResponseObject, StoredItem } from '../../src/protocol/types.js';
 import type { Store } from '../../src/store/types.js';
 import { paginationCases } from './pagination-suite.js';
-import type { StoreBackend, StoreLocation } from './backends.js';
+import { freshStore, type StoreBackend } from './backends.js';
 
 export function makeResponse(id: string, overrides: Partial<ResponseObject> = {}): ResponseObject {
   return {
@@ -53,17 +53,11 @@ export function finished(id: string, output: unknown[]): ResponseObject {
 
 export function responseStoreSuite(backend: StoreBackend): void {
   describe(`${backend.name} store`, () => {
-    let location: StoreLocation;
     let store: Store;
+    let dispose: (() => Promise<void>) | undefined;
 
-    before(async () => {
-      location = await backend.location();
-      store = await location.open();
-    });
-    after(async () => {
-      await store?.close();
-      await location?.dispose();
-    });
+    before(async () => ({ store, dispose } = await freshStore(backend)));
+    after(() => dispose?.());
 
     it('round-trips create, get and finish', async () => {
       const inputs = [message('msg_in_1', 'hi'), message('msg_in_2', 'there')];
