@@ -38,6 +38,15 @@ async function visible(pair: Pair, id: string) {
   await eventually(async () => (await pair.follower.has(id)) === true, `${id} visible to the follower`);
 }
 
+/** A new log with its first event, visible to the follower's side, followed from the start. */
+async function followedFromStart(pair: Pair) {
+  const id = newId();
+  pair.producer.open(id, 60_000);
+  pair.producer.append(id, ev(0));
+  await visible(pair, id);
+  return { id, seen: record(pair.follower, id, -1) };
+}
+
 function contract(name: string, setup: () => Promise<Pair>) {
   describe(`EventLog contract: ${name}`, () => {
     let pair: Pair;
@@ -46,11 +55,7 @@ function contract(name: string, setup: () => Promise<Pair>) {
     });
 
     test('delivers every event in order, then onEnd once', async () => {
-      const id = newId();
-      pair.producer.open(id, 60_000);
-      pair.producer.append(id, ev(0));
-      await visible(pair, id);
-      const seen = record(pair.follower, id, -1);
+      const { id, seen } = await followedFromStart(pair);
       await appendRange(pair.producer, id, 1, 49);
       pair.producer.end(id);
       pair.producer.end(id); // a second end changes nothing
@@ -109,11 +114,7 @@ function contract(name: string, setup: () => Promise<Pair>) {
     });
 
     test('a burst of events in one tick arrives whole and in order', async () => {
-      const id = newId();
-      pair.producer.open(id, 60_000);
-      pair.producer.append(id, ev(0));
-      await visible(pair, id);
-      const seen = record(pair.follower, id, -1);
+      const { id, seen } = await followedFromStart(pair);
       for (let seq = 1; seq < 2500; seq++) pair.producer.append(id, ev(seq, 200));
       pair.producer.end(id);
       await seen.ended;
@@ -123,11 +124,7 @@ function contract(name: string, setup: () => Promise<Pair>) {
     });
 
     test('unsubscribe stops delivery, and onEnd is not called', async () => {
-      const id = newId();
-      pair.producer.open(id, 60_000);
-      pair.producer.append(id, ev(0));
-      await visible(pair, id);
-      const seen = record(pair.follower, id, -1);
+      const { id, seen } = await followedFromStart(pair);
       await appendRange(pair.producer, id, 1, 4);
       await eventually(() => seen.events.length === 5, 'the first five events');
       seen.unsubscribe();
